@@ -1,0 +1,63 @@
+"""The `tether` command. Subcommands live in tether.commands.*, each imported only when used,
+so `tether --help` and `tether check` start without networkx, lark grammars or backends."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# name -> (module under tether.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("check", "check specs and report every problem with file:line:col"),
+    "compile": ("compile", "compile a spec for a target (ir, argo, batch)"),
+    "run": ("run", "run a workflow on this machine"),
+    "logs": ("logs", "show the logs of a run, or of one node of it"),
+    "exec": ("exec_", "run one task attempt (the entrypoint every backend calls)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tether",
+        description="Compile one workflow spec to Argo, AWS Batch or a local run, "
+        "with retries, spot interruptions and checkpoints that mean the same everywhere.",
+    )
+    parser.add_argument("--version", action="version", version=f"tether {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        command = importlib.import_module(f"tether.commands.{module}")
+        sub_parser = sub.add_parser(name, help=help_text, description=command.__doc__)
+        command.add_arguments(sub_parser)
+        sub_parser.set_defaults(_module=module)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tether")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 2
+    command = importlib.import_module(f"tether.commands.{args._module}")
+    try:
+        return int(command.run(args) or 0)
+    except KeyboardInterrupt:
+        print("tether: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

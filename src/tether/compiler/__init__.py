@@ -1,0 +1,1 @@
+"""Front ends and the IR: everything before a backend is chosen."""

@@ -1,0 +1,57 @@
+"""One entry point from a SPEC argument to a validated, canonical Workflow (or diagnostics).
+
+SPEC is a YAML file (`*.yaml`/`*.yml`), a Python file with a workflow (`path/to/file.py:name`)
+or an importable module with a workflow (`package.module:name`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostic, Diagnostics, Span
+from .ir import Workflow, canonical
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    workflow: Workflow | None  # None when there are errors
+    diagnostics: tuple[Diagnostic, ...]
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    """File name -> text of every file a diagnostic may point into, for rendering carets."""
+
+    @property
+    def ok(self) -> bool:
+        return self.workflow is not None
+
+
+def is_yaml_ref(ref: str) -> bool:
+    return ref.endswith((".yaml", ".yml")) or ref == "-"
+
+
+def load(ref: str) -> LoadResult:
+    diags = Diagnostics()
+    sources: dict[str, str] = {}
+    workflow: Workflow | None
+    if is_yaml_ref(ref):
+        from .yaml_spec import compile_yaml_file
+
+        workflow = compile_yaml_file(ref, diags, sources)
+    elif ":" in ref:
+        from .python_spec import compile_python_ref
+
+        workflow = compile_python_ref(ref, diags, sources)
+    else:
+        hint = "give a YAML file (spec.yaml), a Python file and workflow (file.py:workflow) or a module (pkg.mod:workflow)"
+        if Path(ref).suffix == ".py":
+            hint = f"name the workflow function too: {ref}:WORKFLOW"
+        diags.error("E100", f"cannot tell what kind of spec '{ref}' is", Span(ref, 1, 1) if Path(ref).exists() else None, hint)
+        workflow = None
+    if workflow is not None:  # partial IR from a broken spec still gets graph checks
+        from .validate import validate
+
+        workflow = validate(workflow, diags)
+    if diags.has_errors:
+        return LoadResult(None, tuple(diags.sorted()), sources)
+    assert workflow is not None
+    return LoadResult(canonical(workflow), tuple(diags.sorted()), sources)
