@@ -1,0 +1,107 @@
+"""Whole-process start-up: what a person waits for when they type `tether --help` or `tether check`.
+
+Each command runs in a fresh process (best of N wall times, after one warm-up run so the OS file
+cache is warm for everyone); the baseline is a bare `python -c pass` measured in the same run, so
+the "over bare" column is the cost tether itself adds. Commands run from this source tree
+(PYTHONPATH=src) with this interpreter.
+
+Target (issue 2): `tether --help` and `tether check small.yaml` <= 0.3 s of whole-process wall time.
+
+    python3 bench/startup.py
+    python3 bench/startup.py --repeat 20
+    python3 bench/startup.py --importtime     # the slowest imports of `tether check`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL_SPEC = "specs/examples/diamond.yaml"
+TARGET_S = 0.3
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def wall_time(argv: list[str], repeat: int) -> float:
+    """Best wall time of `repeat` runs of argv after one warm-up; fails loudly on a non-zero exit."""
+    env = _env()
+
+    def once() -> float:
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} exited {done.returncode}:\n{done.stderr.decode(errors='replace')}")
+        return elapsed
+
+    once()
+    return min(once() for _ in range(repeat))
+
+
+def import_report(argv: list[str], top: int) -> None:
+    """The slowest imports (cumulative) of one run, from `python -X importtime`."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv], cwd=ROOT, env=_env(), capture_output=True, text=True
+    )
+    rows = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        self_us, cumulative_us, name = line[len("import time:") :].split("|", 2)
+        rows.append((int(cumulative_us), int(self_us), name.strip()))
+    rows.sort(reverse=True)
+    print(f"\nslowest imports of: python {' '.join(argv)}")
+    print(f"{'cumulative ms':>13} {'self ms':>8}  module")
+    for cumulative, self_time, name in rows[:top]:
+        print(f"{cumulative / 1e3:>13.1f} {self_time / 1e3:>8.1f}  {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=10, help="runs per command (best is kept)")
+    parser.add_argument("--spec", default=SMALL_SPEC, help="the small spec `tether check` reads")
+    parser.add_argument("--importtime", action="store_true", help="also list the slowest imports of `tether check`")
+    args = parser.parse_args(argv)
+
+    python = sys.executable
+    commands: list[tuple[str, list[str]]] = [
+        ("python -c pass (baseline)", [python, "-c", "pass"]),
+        ("python -c 'import tether'", [python, "-c", "import tether"]),
+        ("tether --help", [python, "-m", "tether", "--help"]),
+        (f"tether check {args.spec}", [python, "-m", "tether", "check", args.spec]),
+    ]
+    script = shutil.which("tether")
+    if script:  # the installed console script, as a user runs it (may point at another checkout)
+        commands.append(("tether --help (console script)", [script, "--help"]))
+
+    print(f"start-up: best of {args.repeat} whole-process wall times after a warm-up; python {sys.version.split()[0]}\n")
+    header = f"{'command':<48} {'ms':>7} {'over bare ms':>13} {'x bare':>7}  target"
+    print(header)
+    print("-" * len(header))
+    baseline = None
+    for label, command in commands:
+        seconds = wall_time(command, args.repeat)
+        baseline = seconds if baseline is None else baseline
+        verdict = "" if command[-1] == "pass" else ("ok" if seconds <= TARGET_S else f"over {TARGET_S:.1f} s")
+        print(
+            f"{label:<48} {seconds * 1e3:>7.1f} {(seconds - baseline) * 1e3:>13.1f} {seconds / baseline:>7.2f}  {verdict}"
+        )
+    if args.importtime:
+        import_report(["-m", "tether", "check", args.spec], top=15)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
