@@ -1,0 +1,614 @@
+"""Building a workflow's DAG by calling tasks: the builder, its promises, `foreach` and `when`.
+
+While the compiler runs a `@tether.workflow` body, each task call adds a node to the builder held
+in a ContextVar (never a process global: two threads, or a compilation nested in another, never
+see each other's nodes) and returns a `Promise` of the task's outputs. Promises only describe
+values: they are wired into later calls, compared to build `when` conditions, and turned into the
+IR's `${{ }}` expressions. Mistakes are reported to the compiler with the caller's file:line and
+building carries on, so one compile reports every problem of a workflow.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol
+
+if TYPE_CHECKING:
+    from ..compiler.expr import Expr
+    from ..compiler.types import Type
+
+
+class BuildError(Exception):
+    """A workflow body did something the builder cannot go on from (`if promise:`, iterating one).
+
+    The compiler turns it into a diagnostic at the user's line; it never escapes a compile.
+    """
+
+    def __init__(self, code: str, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Where user code called into the builder. Columns are 0-based UTF-8 byte offsets, as in
+    `ast` and `co_positions`; the compiler converts them to a Span against the source text."""
+
+    file: str
+    line: int
+    col: int | None = None
+    end_line: int | None = None
+    end_col: int | None = None
+
+
+def call_site(frame: FrameType) -> CallSite:
+    """The precise source range of the instruction `frame` is executing (Python 3.11+), else its line."""
+    code = frame.f_code
+    line = frame.f_lineno or code.co_firstlineno
+    positions = getattr(code, "co_positions", None)
+    if positions is not None and frame.f_lasti >= 0:
+        for index, position in enumerate(positions()):
+            if index == frame.f_lasti // 2:
+                start, end, col, end_col = position
+                if start is not None:
+                    return CallSite(code.co_filename, start, col, end, end_col)
+                break
+    return CallSite(code.co_filename, line)
+
+
+def caller(depth: int = 1) -> CallSite:
+    """The call site `depth` frames above the function calling this one."""
+    return call_site(sys._getframe(depth + 1))
+
+
+@dataclass(frozen=True)
+class TaskInterface:
+    """A task's typed interface, read from its annotations by the compiler."""
+
+    name: str  # the IR task name before de-duplication, e.g. "use-checkpoint"
+    python: str  # "module:function"
+    inputs: Mapping[str, "Type"]  # in signature order
+    required: frozenset[str]
+    outputs: tuple[tuple[str, "Type"], ...]  # in declaration order
+
+
+class Reporter(Protocol):
+    """What the builder needs from the compiler: a place for errors, and task interfaces."""
+
+    def error(self, code: str, message: str, site: CallSite | None, hint: str | None = None) -> None: ...
+
+    def interface(self, task: Any) -> TaskInterface | None: ...
+
+
+@dataclass(eq=False)
+class Node:
+    """One task call in the workflow body, to become one IR Task."""
+
+    name: str
+    task: Any  # the TaskFunction that was called
+    interface: TaskInterface | None  # None when its annotations are broken (already reported)
+    site: CallSite
+    bindings: dict[str, "Expr"] = field(default_factory=dict)
+    after: list[tuple[str, CallSite]] = field(default_factory=list)
+    when: "Expr | None" = None
+    when_site: CallSite | None = None
+    foreach: "Expr | None" = None
+    foreach_site: CallSite | None = None
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.interface.outputs) if self.interface else ()
+
+
+@dataclass(eq=False)
+class _ForeachScope:
+    items: "Expr"
+    site: CallSite
+    active: bool = True
+
+
+@dataclass
+class Builder:
+    """The DAG under construction; lives only while the compiler runs one workflow body."""
+
+    reporter: Reporter
+    nodes: list[Node] = field(default_factory=list)
+    _foreach: list[_ForeachScope] = field(default_factory=list)
+    _when: list[tuple["Expr", CallSite]] = field(default_factory=list)
+
+    # -- task calls
+
+    def add_call(self, task: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], site: CallSite) -> "Promise":
+        interface = self.reporter.interface(task)
+        node = Node(self._unique_name(interface.name if interface else _fallback_name(task)), task, interface, site)
+        self.nodes.append(node)
+        if args:
+            example = ", ".join(f"{name}=..." for name in (interface.inputs if interface else ())) or "name=value"
+            self.reporter.error(
+                "E150",
+                f"task '{node.name}' was called with {len(args)} positional argument(s); task calls take keywords only",
+                site,
+                f"name every input: {getattr(task, '__name__', 'task')}({example})",
+            )
+        for name, value in kwargs.items():
+            if interface is not None and name not in interface.inputs:
+                from ..compiler.diagnostics import did_you_mean
+
+                guess = did_you_mean(name, interface.inputs)
+                known = ", ".join(interface.inputs) or "none"
+                self.reporter.error(
+                    "E151",
+                    f"task '{node.name}' has no input '{name}'",
+                    site,
+                    f"did you mean '{guess}'?" if guess else f"its inputs are: {known}",
+                )
+                continue
+            expr = self.to_expr(value, site, f"input '{name}' of task '{node.name}'")
+            if expr is not None:
+                node.bindings[name] = expr
+        if interface is not None:
+            missing = [name for name in interface.inputs if name in interface.required and name not in kwargs]
+            if missing:
+                self.reporter.error(
+                    "E152",
+                    f"task '{node.name}' is missing required input(s): {', '.join(missing)}",
+                    site,
+                    "pass them as keywords, or give the function's parameters defaults",
+                )
+        if self._foreach:
+            scope = self._foreach[-1]
+            node.foreach, node.foreach_site = scope.items, scope.site
+        if self._when:
+            node.when, node.when_site = _conjunction([expr for expr, _ in self._when]), self._when[-1][1]
+        return Promise(self, _node=node)
+
+    def _unique_name(self, base: str) -> str:
+        taken = {node.name for node in self.nodes}
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base}-{n}" in taken:
+            n += 1
+        return f"{base}-{n}"
+
+    # -- values
+
+    def to_expr(self, value: Any, site: CallSite, what: str) -> "Expr | None":
+        """The IR expression for a Python value passed to a task; None (reported) when it has none."""
+        from ..compiler import expr as E
+
+        if isinstance(value, Promise):
+            return value._value(site)
+        if isinstance(value, str) and "${{" in value:
+            try:
+                return E.parse_template(value)
+            except E.ExprSyntaxError as exc:
+                self.reporter.error("E201", f"{what}: {exc}", site, exc.hint)
+                return None
+        if isinstance(value, (list, tuple)) and _holds_promise(value):
+            items = [self.to_expr(item, site, what) for item in value]
+            return None if any(item is None for item in items) else E.ListExpr(tuple(items))  # type: ignore[arg-type]
+        if isinstance(value, dict) and _holds_promise(value):
+            self.reporter.error(
+                "E153",
+                f"{what}: a dict cannot hold promises",
+                site,
+                "pass each promise as its own task input, or build the dict inside a task",
+            )
+            return None
+        literal = _json_literal(value)
+        if literal is _NOT_JSON:
+            self.reporter.error(
+                "E153",
+                f"{what}: a {type(value).__name__} cannot be passed to a task",
+                site,
+                "task inputs are promises or JSON values: None, bool, int, float, str, lists and dicts of them",
+            )
+            return None
+        return E.Literal(literal)
+
+    # -- scopes
+
+    def enter_foreach(self, items: Any, site: CallSite) -> "Promise":
+        if self._foreach:
+            self.reporter.error(
+                "E154",
+                "tether.foreach cannot be nested",
+                site,
+                "a task fans out over one list; flatten the list in a task first",
+            )
+        expr = self.to_expr(items, site, "the list of tether.foreach")
+        from ..compiler.expr import Literal, Ref
+
+        scope = _ForeachScope(expr if expr is not None else Literal(()), site)
+        self._foreach.append(scope)
+        return Promise(self, _expr=Ref("item") if expr is not None else None, _scope=scope)
+
+    def exit_foreach(self) -> None:
+        self._foreach.pop().active = False
+
+    def enter_when(self, condition: Any, site: CallSite) -> None:
+        if isinstance(condition, Promise):
+            expr = condition._value(site)
+        else:
+            self.reporter.error(
+                "E155",
+                f"tether.when needs a condition built from promises, not a {type(condition).__name__}",
+                site,
+                "compare task outputs or workflow inputs, e.g. tether.when(metrics.accuracy > 0.9); "
+                "a plain Python `if` decides at compile time",
+            )
+            expr = None
+        from ..compiler.expr import Literal
+
+        self._when.append((expr if expr is not None else Literal(True), site))
+
+    def exit_when(self) -> None:
+        self._when.pop()
+
+
+def _conjunction(exprs: list["Expr"]) -> "Expr":
+    from ..compiler.expr import BinOp
+
+    result = exprs[0]
+    for expr in exprs[1:]:
+        result = BinOp("and", result, expr)
+    return result
+
+
+def _fallback_name(task: Any) -> str:
+    return str(getattr(task, "__name__", "task")).replace("_", "-").lower()
+
+
+def _holds_promise(value: Any) -> bool:
+    if isinstance(value, Promise):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_promise(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_promise(v) for v in value.values())
+    return False
+
+
+_NOT_JSON = object()
+
+
+def _json_literal(value: Any) -> Any:
+    """`value` in the form the IR keeps literals (lists as tuples, as `ir.from_json` reads them),
+    or _NOT_JSON. str subclasses (tether.File) become plain str."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        items = [_json_literal(v) for v in value]
+        return _NOT_JSON if any(i is _NOT_JSON for i in items) else tuple(items)
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        plain = {k: _json_plain(v) for k, v in value.items()}
+        return _NOT_JSON if any(v is _NOT_JSON for v in plain.values()) else plain
+    return _NOT_JSON
+
+
+def _json_plain(value: Any) -> Any:
+    """Inside a dict literal the IR keeps plain JSON (lists stay lists)."""
+    literal = _json_literal(value)
+    if literal is _NOT_JSON:
+        return _NOT_JSON
+    return _untuple(literal)
+
+
+def _untuple(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_untuple(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _untuple(v) for k, v in value.items()}
+    return value
+
+
+class Promise:
+    """A value that will exist when the workflow runs: a task's outputs, a workflow input, the
+    current `foreach` item, or a condition built from those.
+
+    - pass it to a later task call: `train(data=prep)`; `prep.result` or `prep.FIELD` picks one
+      output (a task with one output can be passed as is); `model, metrics = train(...)`
+      unpacks a NamedTuple's outputs;
+    - compare it to build a condition: `metrics.accuracy > 0.9`, combined with `&`, `|`, `~`;
+    - order a task after others without passing data: `publish(...).after(check)`;
+    - interpolate it in a string: `f"s3://bucket/{run_name}/model"`.
+    """
+
+    __slots__ = ("_builder", "_expr", "_node", "_scope")
+    __hash__ = None  # type: ignore[assignment]  # == builds a condition, so promises are unhashable
+
+    def __init__(
+        self,
+        builder: Builder,
+        *,
+        _expr: "Expr | None" = None,
+        _node: Node | None = None,
+        _scope: _ForeachScope | None = None,
+    ):
+        self._builder = builder
+        self._expr = _expr
+        self._node = _node
+        self._scope = _scope
+
+    @property
+    def _broken(self) -> bool:
+        """An error was already reported for this value; anything built from it stays quiet."""
+        return self._expr is None and self._node is None
+
+    def _value(self, site: CallSite) -> "Expr | None":
+        """The expression this promise stands for when used as a value."""
+        node = self._node
+        if node is not None:
+            if node.interface is None:
+                return None
+            names = node.output_names
+            if len(names) == 1:
+                from ..compiler.expr import Ref
+
+                return Ref("tasks", names[0], node.name)
+            if not names:
+                self._builder.reporter.error(
+                    "E250",
+                    f"task '{node.name}' returns nothing, so its result cannot be passed on",
+                    site,
+                    f"to run something after it without data, use .after(): other(...).after({node.name.replace('-', '_')})",
+                )
+            else:
+                self._builder.reporter.error(
+                    "E250",
+                    f"task '{node.name}' has several outputs ({', '.join(names)}); pick one",
+                    site,
+                    f"pass e.g. promise.{names[0]}, or unpack: {', '.join(names)} = {node.name.replace('-', '_')}(...)",
+                )
+            return None
+        if self._scope is not None and not self._scope.active:
+            self._builder.reporter.error(
+                "E156",
+                "a tether.foreach item was used outside its `with` block",
+                site,
+                "call the tasks that use the item inside the `with tether.foreach(...)` block",
+            )
+            return None
+        return self._expr
+
+    def _derive(self, expr: "Expr | None") -> "Promise":
+        return Promise(self._builder, _expr=expr)
+
+    # -- outputs
+
+    def __getattr__(self, name: str) -> "Promise":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        node = self._node
+        if node is None:
+            raise AttributeError(
+                f"{name!r}: only a task call's promise has outputs; use promise[{name!r}] to reach into a dict value"
+            )
+        if node.interface is None:
+            return self._derive(None)
+        if name not in node.output_names:
+            from ..compiler.diagnostics import did_you_mean
+
+            guess = did_you_mean(name, node.output_names)
+            self._builder.reporter.error(
+                "E251",
+                f"task '{node.name}' has no output '{name}'",
+                caller(),
+                f"did you mean '{guess}'?" if guess else f"its outputs are: {', '.join(node.output_names) or 'none'}",
+            )
+            return self._derive(None)
+        from ..compiler.expr import Ref
+
+        return self._derive(Ref("tasks", name, node.name))
+
+    def __getitem__(self, key: str | int) -> "Promise":
+        """Reach into a dict or list value: `config["lr"]`, `shards[0]`."""
+        from ..compiler.expr import Ref
+
+        base = self._value(caller())
+        if base is None:
+            return self._derive(None)
+        if not isinstance(base, Ref) or not isinstance(key, (str, int)) or isinstance(key, bool):
+            self._builder.reporter.error(
+                "E157", "only a task output, a workflow input or a foreach item can be indexed", caller()
+            )
+            return self._derive(None)
+        return self._derive(Ref(base.root, base.name, base.task, base.path + (key,)))
+
+    def __iter__(self) -> Iterator["Promise"]:
+        node = self._node
+        if node is not None and len(node.output_names) > 1:
+            return iter([getattr(self, name) for name in node.output_names])
+        raise BuildError(
+            "E158",
+            "a promise cannot be iterated while the workflow is being built",
+            "fan out with `with tether.foreach(items) as item: ...`",
+        )
+
+    # -- ordering
+
+    def after(self, *others: "Promise | list[Promise] | tuple[Promise, ...]") -> "Promise":
+        """Run this task only after `others` finished, without passing data. Returns self."""
+        site = caller()
+        if self._node is None:
+            self._builder.reporter.error("E159", ".after() applies to a task call's promise", site)
+            return self
+        flat: list[Any] = []
+        for other in others:
+            flat.extend(other if isinstance(other, (list, tuple)) else [other])
+        for other in flat:
+            if isinstance(other, Promise) and other._node is not None:
+                self._node.after.append((other._node.name, site))
+            elif not (isinstance(other, Promise) and other._broken):
+                self._builder.reporter.error(
+                    "E159",
+                    f".after() takes promises of task calls, not a {type(other).__name__}",
+                    site,
+                    "pass what an earlier task call returned: train(...).after(prepare)",
+                )
+        return self
+
+    # -- conditions
+
+    def _compare(self, op: str, other: Any) -> "Promise":
+        site = caller(2)
+        left = self._value(site)
+        right = self._builder.to_expr(other, site, f"the right side of {op}")
+        if left is None or right is None:
+            return self._derive(None)
+        from ..compiler.expr import BinOp
+
+        return self._derive(BinOp(op, left, right))
+
+    def __eq__(self, other: Any) -> "Promise":  # type: ignore[override]
+        return self._compare("==", other)
+
+    def __ne__(self, other: Any) -> "Promise":  # type: ignore[override]
+        return self._compare("!=", other)
+
+    def __lt__(self, other: Any) -> "Promise":
+        return self._compare("<", other)
+
+    def __le__(self, other: Any) -> "Promise":
+        return self._compare("<=", other)
+
+    def __gt__(self, other: Any) -> "Promise":
+        return self._compare(">", other)
+
+    def __ge__(self, other: Any) -> "Promise":
+        return self._compare(">=", other)
+
+    def __and__(self, other: Any) -> "Promise":
+        return self._compare("and", other)
+
+    def __or__(self, other: Any) -> "Promise":
+        return self._compare("or", other)
+
+    def __rand__(self, other: Any) -> "Promise":
+        return self._builder_promise(other)._compare("and", self)
+
+    def __ror__(self, other: Any) -> "Promise":
+        return self._builder_promise(other)._compare("or", self)
+
+    def _builder_promise(self, value: Any) -> "Promise":
+        return self._derive(self._builder.to_expr(value, caller(2), "a condition"))
+
+    def __invert__(self) -> "Promise":
+        value = self._value(caller())
+        if value is None:
+            return self._derive(None)
+        from ..compiler.expr import Not
+
+        return self._derive(Not(value))
+
+    def __bool__(self) -> bool:
+        raise BuildError(
+            "E160",
+            "a promise has no truth value while the workflow is being built",
+            "use `with tether.when(condition):` to run tasks conditionally, and & | ~ instead of and/or/not",
+        )
+
+    # -- text
+
+    def __format__(self, spec: str = "") -> str:
+        """In an f-string a promise becomes `${{ ... }}`, so the string binds as an interpolation."""
+        from ..compiler.expr import to_template
+
+        value = self._value(caller())
+        return "" if value is None else to_template(value)
+
+    __str__ = __format__  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        from ..compiler.expr import to_template
+
+        if self._node is not None:
+            return f"<promise of task {self._node.name!r} outputs {list(self._node.output_names)}>"
+        return "<promise (error)>" if self._expr is None else f"<promise {to_template(self._expr)}>"
+
+
+_BUILDER: ContextVar[Builder | None] = ContextVar("tether_workflow_builder", default=None)
+
+
+def active_builder() -> Builder | None:
+    """The builder of the workflow being compiled in this context, if any."""
+    return _BUILDER.get()
+
+
+class building:
+    """`with building(builder):` makes `builder` the active one for this context only."""
+
+    def __init__(self, builder: Builder):
+        self._builder = builder
+        self._token: Any = None
+
+    def __enter__(self) -> Builder:
+        self._token = _BUILDER.set(self._builder)
+        return self._builder
+
+    def __exit__(self, *exc: object) -> None:
+        _BUILDER.reset(self._token)
+
+
+def _require_builder(what: str) -> Builder:
+    builder = _BUILDER.get()
+    if builder is None:
+        raise RuntimeError(f"tether.{what}() is only meaningful inside a @tether.workflow body")
+    return builder
+
+
+class _ForeachBlock:
+    def __init__(self, items: Any, site: CallSite):
+        self._items = items
+        self._site = site
+        self._builder: Builder | None = None
+
+    def __enter__(self) -> Promise:
+        self._builder = _require_builder("foreach")
+        return self._builder.enter_foreach(self._items, self._site)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._builder is not None
+        self._builder.exit_foreach()
+
+
+class _WhenBlock:
+    def __init__(self, condition: Any, site: CallSite):
+        self._condition = condition
+        self._site = site
+        self._builder: Builder | None = None
+
+    def __enter__(self) -> None:
+        self._builder = _require_builder("when")
+        self._builder.enter_when(self._condition, self._site)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._builder is not None
+        self._builder.exit_when()
+
+
+def foreach(items: Any) -> _ForeachBlock:
+    """Fan out: every task called in the block runs once per element of `items` (a list promise).
+
+        with tether.foreach(shards) as shard:
+            cleaned = preprocess(shard=shard)
+        train(data=cleaned)          # after the block, cleaned is the list of all results
+    """
+    return _ForeachBlock(items, caller())
+
+
+def when(condition: Any) -> _WhenBlock:
+    """Run the tasks called in the block only if `condition` holds at run time.
+
+        with tether.when(metrics.accuracy > 0.9):
+            publish(model=model)
+    """
+    return _WhenBlock(condition, caller())
+

@@ -1,0 +1,258 @@
+"""Typed interfaces of Python tasks and workflows, read from their annotations.
+
+`int float bool str tether.File tether.Dir list[T] dict[str, T] Optional[T] / T | None` map to
+the type language; several outputs come from a NamedTuple return, none from `-> None`. Every
+problem is a diagnostic at the parameter or return annotation it concerns, and one bad
+annotation never hides the others: annotations are resolved one at a time.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..api.files import Dir, File
+from ..api.graph import TaskInterface
+from .diagnostics import Diagnostics
+from .python_source import SourceIndex
+from .types import BOOL, DIR, FILE, FLOAT, INT, STR, Type, accepts_value, dict_of, list_of
+
+_SCALARS: dict[Any, Type] = {int: INT, float: FLOAT, bool: BOOL, str: STR, File: FILE, Dir: DIR}
+
+_TYPES_HINT = "annotate with int, float, bool, str, tether.File, tether.Dir, list[T], dict[str, T] or Optional[T]"
+
+
+class UnsupportedAnnotation(ValueError):
+    def __init__(self, message: str, hint: str = _TYPES_HINT):
+        super().__init__(message)
+        self.hint = hint
+
+
+def _spelling(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__qualname__
+    return str(annotation).replace("typing.", "")
+
+
+def tether_type(annotation: Any) -> Type:
+    """The tether type of a resolved annotation; raises UnsupportedAnnotation with a hint."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return tether_type(args[0])
+    if annotation in _SCALARS:
+        return _SCALARS[annotation]
+    if origin in (typing.Union, types.UnionType):
+        present = [a for a in args if a is not type(None)]
+        if len(present) == 1 and len(present) < len(args):
+            return tether_type(present[0]).as_optional()
+        raise UnsupportedAnnotation(
+            f"'{_spelling(annotation)}' is a union; only Optional[T] (T | None) is supported",
+            "pass one type; use a str or a dict for values of several shapes",
+        )
+    if origin is list or annotation is list:
+        if len(args) != 1:
+            raise UnsupportedAnnotation("'list' needs its element type", "write list[int], list[str], ...")
+        return list_of(tether_type(args[0]))
+    if origin is dict or annotation is dict:
+        if len(args) != 2:
+            raise UnsupportedAnnotation("'dict' needs its key and value types", "write dict[str, float], ...")
+        if args[0] is not str:
+            raise UnsupportedAnnotation(
+                f"dict keys must be str, not {_spelling(args[0])}", "JSON objects only have string keys: use dict[str, T]"
+            )
+        return dict_of(tether_type(args[1]))
+    if origin is tuple or annotation is tuple:
+        raise UnsupportedAnnotation(f"'{_spelling(annotation)}' is not a tether type", "use list[T], or a NamedTuple for several outputs")
+    if annotation is typing.Any:
+        raise UnsupportedAnnotation("'Any' has no tether type", _TYPES_HINT)
+    if isinstance(annotation, type) and annotation.__module__ == "pathlib":
+        raise UnsupportedAnnotation(f"'{annotation.__name__}' is not a tether type", "use tether.File for a file or tether.Dir for a directory")
+    raise UnsupportedAnnotation(f"'{_spelling(annotation)}' is not a tether type")
+
+
+def _is_named_tuple(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, tuple) and hasattr(annotation, "_fields")
+
+
+class _Annotations:
+    """Resolve a function's annotations one by one, so one NameError hides nothing else."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self._fn = fn
+        self._raw: dict[str, Any] = dict(getattr(fn, "__annotations__", {}) or {})
+
+    def has(self, name: str) -> bool:
+        return name in self._raw
+
+    def resolve(self, name: str) -> Any:
+        holder = types.SimpleNamespace(__annotations__={name: self._raw[name]}, __globals__=self._fn.__globals__)
+        try:
+            return typing.get_type_hints(holder, include_extras=True)[name]
+        except Exception as exc:  # NameError, SyntaxError in a string annotation, ...
+            raise UnsupportedAnnotation(
+                f"annotation '{self._raw[name]}' cannot be resolved ({type(exc).__name__}: {exc})",
+                "import the names used in annotations at module level",
+            ) from None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: Type
+    has_default: bool
+    default: Any
+
+
+def _parameters(
+    fn: Callable[..., Any], what: str, index: SourceIndex, diags: Diagnostics
+) -> list[Parameter] | None:
+    """The typed parameters of a task or workflow function; None (reported) if any is broken."""
+    code = fn.__code__
+    annotations = _Annotations(fn)
+    ok = True
+    result: list[Parameter] = []
+    for param in inspect.signature(fn).parameters.values():
+        span = index.parameter_span(code, param.name)
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            diags.error("E252", f"{what} cannot take *{param.name}: every input needs a name and a type", span, "list the inputs as named parameters")
+            ok = False
+            continue
+        if param.kind is param.POSITIONAL_ONLY:
+            diags.error("E252", f"parameter '{param.name}' of {what} is positional-only; inputs are passed by name", span, "remove the '/' from the signature")
+            ok = False
+            continue
+        if not annotations.has(param.name):
+            diags.error("E252", f"parameter '{param.name}' of {what} has no type annotation", span, f"{_TYPES_HINT}, e.g. {param.name}: int")
+            ok = False
+            continue
+        try:
+            ptype = tether_type(annotations.resolve(param.name))
+        except UnsupportedAnnotation as exc:
+            diags.error("E253", f"parameter '{param.name}' of {what}: {exc}", span, exc.hint)
+            ok = False
+            continue
+        has_default = param.default is not param.empty
+        result.append(Parameter(param.name, ptype, has_default, param.default if has_default else None))
+    return result if ok else None
+
+
+def _outputs(fn: Callable[..., Any], what: str, index: SourceIndex, diags: Diagnostics) -> tuple[tuple[str, Type], ...] | None:
+    code = fn.__code__
+    annotations = _Annotations(fn)
+    if not annotations.has("return"):
+        diags.error("E252", f"{what} has no return annotation", index.def_span(code), "annotate what it returns, e.g. -> int, or -> None when it returns nothing")
+        return None
+    span = index.return_span(code)
+    try:
+        annotation = annotations.resolve("return")
+    except UnsupportedAnnotation as exc:
+        diags.error("E253", f"return type of {what}: {exc}", span, exc.hint)
+        return None
+    if annotation is None or annotation is type(None):
+        return ()
+    if _is_named_tuple(annotation):
+        outputs: list[tuple[str, Type]] = []
+        try:
+            hints = typing.get_type_hints(annotation, include_extras=True)
+        except Exception as exc:
+            diags.error("E253", f"fields of {annotation.__name__} cannot be resolved ({type(exc).__name__}: {exc})", span)
+            return None
+        ok = True
+        for name in annotation._fields:
+            if name not in hints:
+                diags.error("E252", f"field '{name}' of {annotation.__name__} has no type annotation", span, "declare it with typing.NamedTuple: class Out(NamedTuple): name: int")
+                ok = False
+                continue
+            try:
+                outputs.append((name, tether_type(hints[name])))
+            except UnsupportedAnnotation as exc:
+                diags.error("E253", f"output '{name}' of {what}: {exc}", span, exc.hint)
+                ok = False
+        return tuple(outputs) if ok else None
+    try:
+        return (("result", tether_type(annotation)),)
+    except UnsupportedAnnotation as exc:
+        diags.error("E253", f"return type of {what}: {exc}", span, exc.hint)
+        return None
+
+
+def python_ref(fn: Callable[..., Any]) -> str | None:
+    """`module:function` as the runtime imports it; None for functions it cannot import."""
+    qualname = fn.__qualname__
+    if "<locals>" in qualname or "." in qualname:
+        return None
+    return f"{fn.__module__}:{qualname}"
+
+
+def task_interface(task: Any, index: SourceIndex, diags: Diagnostics) -> TaskInterface | None:
+    """The interface of a `@tether.task`; None (with diagnostics) when any part is broken."""
+    fn = task.__wrapped__
+    what = f"task '{task.task_name}'"
+    ref = python_ref(fn)
+    ok = True
+    if ref is None:
+        diags.error(
+            "E164",
+            f"{what} is defined inside a function or class ({fn.__qualname__}); the runtime cannot import it",
+            index.def_span(fn.__code__),
+            "define tasks at module level",
+        )
+        ok = False
+    params = _parameters(fn, what, index, diags)
+    outputs = _outputs(fn, what, index, diags)
+    if not ok or params is None or outputs is None:
+        return None
+    return TaskInterface(
+        name=task.task_name,
+        python=ref,  # type: ignore[arg-type]
+        inputs={p.name: p.type for p in params},
+        required=frozenset(p.name for p in params if not p.has_default),
+        outputs=outputs,
+    )
+
+
+def workflow_parameters(workflow: Any, index: SourceIndex, diags: Diagnostics) -> list[Parameter] | None:
+    """The workflow's inputs, with defaults checked against their types."""
+    fn = workflow.__wrapped__
+    what = f"workflow '{workflow.workflow_name}'"
+    params = _parameters(fn, what, index, diags)
+    if params is None:
+        return None
+    checked: list[Parameter] = []
+    for param in params:
+        if param.has_default:
+            default = _plain(param.default)
+            if default is _NOT_PLAIN or not accepts_value(param.type, default):
+                diags.error(
+                    "E254",
+                    f"default {param.default!r} of input '{param.name}' is not a {param.type}",
+                    index.parameter_span(fn.__code__, param.name),
+                    "a workflow input's default is a JSON value of its type",
+                )
+                continue
+            param = Parameter(param.name, param.type, True, default)
+        checked.append(param)
+    return checked if len(checked) == len(params) else None
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    """A default as the JSON value the IR keeps (tuples as lists, File as str)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v) for v in value]
+        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        plain = {k: _plain(v) for k, v in value.items()}
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in plain.values()) else plain
+    return _NOT_PLAIN
+
