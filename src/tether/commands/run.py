@@ -1,13 +1,173 @@
-"""(placeholder, replaced by its owner)"""
+"""Run a workflow on this machine: each task attempt in its own process, with the retries,
+interruptions and checkpoints a cluster would give it.
+
+  tether run SPEC [-p NAME=VALUE ...]          run it (SPEC: file.yaml, file.py:workflow, pkg.mod:workflow)
+  tether run SPEC --dry-run                    show the plan; run nothing, write nothing
+  tether run --resume RUN_ID                   continue a failed, interrupted or killed run
+  tether run SPEC --interrupt NODE@ATTEMPT     send that attempt SIGTERM, as a spot reclaim would
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("spec", nargs="?", metavar="SPEC", help="file.yaml, file.py:workflow or pkg.module:workflow")
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a workflow input; VALUE is JSON when it parses as JSON, else text (repeatable)",
+    )
+    parser.add_argument("--store", metavar="URI", help="run store (default: $TETHER_STORE, else ./.tether)")
+    parser.add_argument("--run-id", metavar="ID", help="name the new run (default: a generated, sortable id)")
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue this run: finished nodes are not rerun")
+    parser.add_argument(
+        "--max-parallel", type=int, metavar="N", help="attempts running at once (default: the number of CPUs)"
+    )
+    parser.add_argument(
+        "--interrupt",
+        action="append",
+        default=[],
+        metavar="NODE@ATTEMPT[:after=SECONDS]",
+        help="SIGTERM that attempt as a spot reclaim would: after SECONDS, else at its first "
+        "checkpoint commit (1s for a task without a checkpoint) (repeatable)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the plan; run nothing, write nothing")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (run_id, status, outputs, nodes) on stdout"
+    )
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"tether run: {message}", file=sys.stderr)
+    return code
+
+
+def _code_paths(spec: str) -> tuple[str, ...]:
+    """Where a task's module is imported from: the spec's directory (a module ref: the cwd)."""
+    path = spec.rsplit(":", 1)[0] if not spec.endswith((".yaml", ".yml")) else spec
+    if path.endswith((".py", ".yaml", ".yml")):
+        return (os.path.dirname(os.path.abspath(path)),)
+    return (os.getcwd(),)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("tether: this command is being built")
+    import json
+
+    from ..runtime.interrupts import InterruptRequest, InterruptSyntaxError
+    from ..runtime.params import ParamError, bind, resolve
+    from ..runtime.store import RunExists, RunRecord, RunStore, StoreError, resolve_store_uri
+
+    if args.resume and (args.param or args.run_id):
+        return _fail("--resume continues a run with the inputs it was started with; drop -p and --run-id")
+    if not args.resume and not args.spec:
+        return _fail("give a SPEC to run, or --resume RUN_ID")
+    if args.max_parallel is not None and args.max_parallel < 1:
+        return _fail("--max-parallel must be at least 1")
+    try:
+        interrupts = [InterruptRequest.parse(text) for text in args.interrupt]
+        store = RunStore(resolve_store_uri(args.store))
+    except (InterruptSyntaxError, StoreError) as exc:
+        return _fail(str(exc))
+
+    if args.resume:
+        try:
+            record = store.load_run(args.resume)
+        except StoreError as exc:
+            return _fail(str(exc), 1)
+        if args.spec:
+            print(f"note: resuming runs the workflow stored with run {args.resume}; {args.spec} is not read", file=sys.stderr)
+        workflow, given, run_id = record.workflow, dict(record.params), args.resume
+        values = resolve(workflow, given)
+    else:
+        from ..compiler.load import load
+
+        loaded = load(args.spec)
+        _print_diagnostics(loaded)
+        if loaded.workflow is None:
+            return 1
+        workflow = loaded.workflow
+        try:
+            bound = bind(workflow, args.param)
+        except ParamError as exc:
+            for line in str(exc).splitlines():
+                print(f"tether run: {line}", file=sys.stderr)
+            return 2
+        given, values, run_id = bound.given, bound.values, args.run_id
+
+    unknown = [str(r) for r in interrupts if workflow.task(r.node_id.split("[", 1)[0]) is None]
+    if unknown:
+        names = ", ".join(t.name for t in workflow.tasks)
+        return _fail(f"--interrupt {', '.join(unknown)}: no such task (tasks: {names})")
+
+    if args.dry_run:
+        from ..runtime.plan import render
+
+        sys.stdout.write(render(workflow, values, given, store.uri, run_id))
+        return 0
+
+    if store.fs.protocol in ("memory", ("memory",)):
+        return _fail("a memory:// store lives inside one process, and every attempt runs in its own: use a directory or s3://")
+    if not args.resume:
+        run_id = run_id or store.new_run_id()
+        try:
+            store.create_run(run_id, RunRecord(workflow, given, args.spec, _code_paths(args.spec)))
+        except (RunExists, StoreError) as exc:
+            return _fail(str(exc), 1)
+    assert run_id is not None
+    return _execute(args, store, run_id, workflow, values, interrupts, json)
+
+
+def _execute(args, store, run_id, workflow, values, interrupts, json) -> int:  # type: ignore[no-untyped-def]
+    from ..runtime import worker
+    from ..runtime.executor import Executor
+    from ..runtime.progress import LiveReporter, PlainReporter, summary
+
+    store_flag = "" if args.store is None else f" --store {store.uri}"
+    verb = "resumed" if args.resume else "started"
+    print(f"run {run_id} {verb}; resume with: tether run --resume {run_id}{store_flag}", file=sys.stderr, flush=True)
+    if any(task.container is not None for task in workflow.tasks):
+        print("note: container tasks run their commands on this machine; images are not pulled", file=sys.stderr)
+    live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    reporter = LiveReporter(sys.stderr) if live else PlainReporter(sys.stderr)
+    worker.preload()
+    executor = Executor(
+        store=store,
+        run_id=run_id,
+        workflow=workflow,
+        params=values,
+        max_parallel=args.max_parallel or os.cpu_count() or 1,
+        interrupts=interrupts,
+        reporter=reporter,
+        resuming=bool(args.resume),
+    )
+    try:
+        report = executor.run()
+    finally:
+        if isinstance(reporter, LiveReporter):
+            reporter.close()
+    print(summary(report, store), file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json(), sort_keys=True))
+    elif report.status == "succeeded":
+        for name, value in report.outputs.items():
+            print(f"{name}: {json.dumps(value, sort_keys=True)}")
+    if report.status == "succeeded":
+        return 0
+    return 130 if report.status == "interrupted" else 1
+
+
+def _print_diagnostics(loaded) -> None:  # type: ignore[no-untyped-def]
+    from ..compiler.diagnostics import render
+
+    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    for diagnostic in loaded.diagnostics:
+        source = loaded.sources.get(diagnostic.span.file) if diagnostic.span else None
+        print(render(diagnostic, source, color), file=sys.stderr)

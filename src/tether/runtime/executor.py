@@ -1,0 +1,565 @@
+"""The local DAG executor: runs a workflow's tasks on this machine as a cluster would.
+
+One process, one thread, one loop. It launches each attempt as its own process (see worker.py),
+waits for any of them to end (pidfds and a signal wake-up pipe in one `select`), and decides
+what happens next from the run store's journal, never from counters of its own, so a resumed
+run (`--resume`, even after the executor was SIGKILLed) counts exactly what the journal says.
+
+Semantics a person should know (README: "Local runs"):
+
+- `when` is evaluated once per task, when its upstream tasks are done; false -> the task is
+  skipped. A task that reads an output of a skipped task (in its inputs, `when` or `foreach`) is
+  skipped too, as in Argo, where a skipped task's outputs do not exist; a task that only comes
+  `after:` a skipped task still runs (Argo's `depends` counts Skipped as complete). A workflow
+  output that reads a skipped task is null.
+- `foreach` is evaluated when the task's upstreams are done; item i runs as node `TASK[i]`;
+  downstream sees the list of the items' outputs, in item order.
+- A fatal failure stops new work (no new tasks, no retries); running attempts finish and the
+  run fails. Ctrl-C or SIGTERM interrupts the running attempts (they flush their checkpoints)
+  and stops; `tether run --resume RUN` continues from there.
+- A timeout sends SIGTERM, then SIGKILL after `kill_grace_s`, and is recorded as "timeout"
+  (a recoverable failure: it uses the user budget).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator, Mapping, Sequence
+
+from ..compiler.expr import EvaluationError, Expr, Ref, evaluate, refs
+from ..compiler.ir import Task, Workflow
+from . import retry
+from .interrupts import InterruptRequest
+from .store import AttemptRecord, RunStore
+from .worker import Attempt, launch
+
+KILL_GRACE_S = 10.0
+"""Between the SIGTERM of a timeout and the SIGKILL: time to flush a checkpoint."""
+
+DEFAULT_INTERRUPT_AFTER_S = 1.0
+"""When an injected interruption of a task without a checkpoint fires (see InterruptRequest)."""
+
+_CHECKPOINT_POLL_S = 0.02
+
+
+class Status(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"  # waiting for its backoff before the next attempt
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    STOPPED = "stopped"  # not started, or not retried, because the run stopped
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Status.DONE, Status.FAILED, Status.SKIPPED, Status.STOPPED)
+
+
+@dataclass
+class Node:
+    """One runnable unit: a task, or one item of a foreach task. Mutable run-time state."""
+
+    node_id: str
+    task: Task
+    status: Status = Status.PENDING
+    number: int = 0  # the newest attempt started (journal numbering, continued on resume)
+    process: Attempt | None = None
+    started_at: float = 0.0
+    retry_at: float | None = None
+    timeout_at: float | None = None
+    kill_at: float | None = None
+    timed_out: bool = False
+    interrupt: InterruptRequest | None = None
+    interrupt_at: float | None = None
+    interrupt_sent: bool = False
+    checkpoint_marker: int | None = None  # newest checkpoint seq at launch, for "after first commit"
+    message: str = ""
+    outputs: dict[str, Any] | None = None
+
+
+@dataclass
+class TaskGroup:
+    """A task's nodes: one, or one per foreach item; None until its upstreams are done."""
+
+    task: Task
+    nodes: list[Node] | None = None
+    status: Status = Status.PENDING  # PENDING while not expanded; then derived from the nodes
+    message: str = ""
+
+    def current_status(self) -> Status:
+        if self.nodes is None:
+            return self.status
+        if not self.nodes:
+            return Status.DONE
+        statuses = {n.status for n in self.nodes}
+        for status in (Status.FAILED, Status.STOPPED):
+            if status in statuses and all(s.terminal for s in statuses):
+                return status
+        if statuses == {Status.DONE}:
+            return Status.DONE
+        if statuses == {Status.PENDING}:
+            return Status.PENDING
+        return Status.RUNNING
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """What a progress view needs to show one node."""
+
+    node_id: str
+    status: Status
+    attempt: int
+    retry_in_s: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    status: Status
+    attempts: tuple[AttemptRecord, ...]
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_id: str
+    status: str  # "succeeded", "failed" or "interrupted"
+    outputs: dict[str, Any]
+    nodes: dict[str, NodeReport]
+    duration_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "outputs": self.outputs,
+            "nodes": {
+                node_id: {
+                    "status": report.status.value,
+                    "attempts": [
+                        {
+                            "number": a.number,
+                            "outcome": a.outcome,
+                            "exit_code": a.exit_code,
+                            "duration_s": a.duration_s,
+                        }
+                        for a in report.attempts
+                    ],
+                }
+                for node_id, report in self.nodes.items()
+            },
+        }
+
+
+class Reporter:
+    """Receives progress; the base class ignores it (tests and --json use it as is)."""
+
+    tick_s: float | None = None  # how often `tick` wants to be called, None = never
+
+    def node_changed(self, view: NodeView) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+    def tick(self, views: Sequence[NodeView]) -> None:
+        pass
+
+
+@dataclass
+class Executor:
+    store: RunStore
+    run_id: str
+    workflow: Workflow
+    params: Mapping[str, Any]  # every workflow input's value (defaults applied)
+    max_parallel: int = field(default_factory=lambda: os.cpu_count() or 1)
+    interrupts: Sequence[InterruptRequest] = ()
+    reporter: Reporter = field(default_factory=Reporter)
+    resuming: bool = False
+    kill_grace_s: float = KILL_GRACE_S
+
+    def __post_init__(self) -> None:
+        self._groups = {t.name: TaskGroup(t) for t in self.workflow.tasks}
+        self._stopping = False  # a fatal failure: no new work
+        self._signalled: int | None = None  # Ctrl-C / SIGTERM: interrupt running attempts
+        self._started = time.monotonic()
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> RunReport:
+        self.store.write_status(self.run_id, {"status": "running", "run_id": self.run_id})
+        with self._signal_pipe() as wakeup:
+            while True:
+                self._schedule()
+                running = self._running()
+                if not running and not any(n.status is Status.RETRYING for n in self._nodes()):
+                    break
+                self._wait(running, wakeup)
+                for node in running:
+                    code = node.process.poll() if node.process else None
+                    if code is not None:
+                        self._ended(node, code)
+                self._fire_timers()
+                if self.reporter.tick_s is not None:
+                    self.reporter.tick(self.views())
+        report = self._report()
+        self.store.write_status(self.run_id, report.to_json())
+        return report
+
+    def _nodes(self) -> Iterator[Node]:
+        for group in self._groups.values():
+            yield from group.nodes or ()
+
+    def _running(self) -> list[Node]:
+        return [n for n in self._nodes() if n.process is not None]
+
+    def _wait(self, running: list[Node], wakeup: int | None) -> None:
+        timeout = self._next_timer() - time.monotonic()
+        if self.reporter.tick_s is not None:
+            timeout = min(timeout, self.reporter.tick_s)
+        fds = [n.process.pidfd for n in running if n.process and n.process.pidfd is not None]
+        if len(fds) < len(running):  # no pidfds here: poll
+            timeout = min(timeout, 0.005)
+        if wakeup is not None:
+            fds.append(wakeup)
+        timeout = max(timeout, 0.0)
+        if fds:
+            readable, _, _ = select.select(fds, [], [], timeout)
+            if wakeup is not None and wakeup in readable:
+                os.read(wakeup, 512)
+        elif timeout > 0:
+            time.sleep(timeout)
+        if self._signalled is not None and not self._stopping:
+            self._stop_on_signal()
+
+    def _next_timer(self) -> float:
+        now = time.monotonic()
+        times = [now + 3600.0]
+        for node in self._nodes():
+            for moment in (node.retry_at, node.timeout_at, node.kill_at, node.interrupt_at):
+                if moment is not None:
+                    times.append(moment)
+            if node.process is not None and node.interrupt is not None and node.interrupt_at is None and not node.interrupt_sent:
+                times.append(now + _CHECKPOINT_POLL_S)
+        return min(times)
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _schedule(self) -> None:
+        """Expand tasks whose upstreams are done; launch what may run, up to max_parallel."""
+        for group in self._groups.values():
+            if group.nodes is None and group.status is Status.PENDING:
+                self._maybe_expand(group)
+        slots = self.max_parallel - len(self._running())
+        now = time.monotonic()
+        for node in self._nodes():
+            if node.status is Status.PENDING or (
+                node.status is Status.RETRYING and node.retry_at is not None and node.retry_at <= now
+            ):
+                if self._stopping:
+                    self._set(node, Status.STOPPED, node.message or "not started: the run stopped")
+                    continue
+                if node.status is Status.PENDING and self.resuming and self._already_done(node):
+                    continue
+                if slots <= 0:
+                    continue
+                self._start(node)
+                slots -= 1
+
+    def _maybe_expand(self, group: TaskGroup) -> None:
+        task = group.task
+        upstream = [self._groups[name] for name in task.upstream() if name in self._groups]
+        states = [u.current_status() for u in upstream]
+        if not all(s.terminal for s in states):
+            return
+        if self._stopping or any(s in (Status.FAILED, Status.STOPPED) for s in states):
+            self._settle(group, Status.STOPPED, "not started: the run stopped")
+            return
+        skipped = sorted(u.task.name for u in upstream if u.current_status() is Status.SKIPPED and u.task.name in _data_upstream(task))
+        if skipped:
+            self._settle(group, Status.SKIPPED, f"it reads outputs of skipped task {', '.join(skipped)}")
+            return
+        try:
+            if task.when is not None and not evaluate(task.when, self._resolver()):
+                self._settle(group, Status.SKIPPED, "`when` is false")
+                return
+            items = evaluate(task.foreach, self._resolver()) if task.foreach is not None else None
+        except (EvaluationError, LookupError) as exc:
+            self._settle(group, Status.FAILED, f"cannot evaluate its expressions: {exc}")
+            self._stopping = True
+            return
+        if items is None:
+            group.nodes = [Node(task.name, task)]
+        elif not isinstance(items, list):
+            self._settle(group, Status.FAILED, f"`foreach` gave {type(items).__name__}, not a list")
+            self._stopping = True
+            return
+        else:
+            group.nodes = [Node(f"{task.name}[{i}]", task) for i in range(len(items))]
+            if not items:
+                self.reporter.note(f"{task.name}: foreach over an empty list, nothing to run")
+        for node in group.nodes:
+            self.reporter.node_changed(self._view(node))
+
+    def _settle(self, group: TaskGroup, status: Status, message: str) -> None:
+        group.status, group.message = status, message
+        self.reporter.node_changed(NodeView(group.task.name, status, 0, message=message))
+
+    def _already_done(self, node: Node) -> bool:
+        """On resume: a node with outputs is done; an attempt left without an end was lost."""
+        outputs = self.store.read_outputs(self.run_id, node.node_id)
+        attempts = self.store.attempts(self.run_id, node.node_id)
+        node.number = max((a.number for a in attempts), default=0)
+        if outputs is not None:
+            node.outputs = outputs
+            self._set(node, Status.DONE, "done in an earlier run")
+            return True
+        for lost in (a for a in attempts if a.outcome is None):
+            self.store.record_end(
+                self.run_id,
+                node.node_id,
+                lost.number,
+                "interrupted",
+                None,
+                {"message": "lost: the attempt never recorded its end (its process was killed)"},
+            )
+        return False
+
+    # ------------------------------------------------------------------ attempts
+
+    def _start(self, node: Node) -> None:
+        node.number += 1
+        node.retry_at = None
+        node.timed_out = False
+        node.started_at = time.monotonic()
+        node.timeout_at = node.started_at + node.task.timeout_s if node.task.timeout_s else None
+        node.interrupt = next(
+            (r for r in self.interrupts if r.node_id == node.node_id and r.attempt == node.number), None
+        )
+        node.interrupt_at = None
+        node.interrupt_sent = False
+        if node.interrupt is not None:
+            if node.interrupt.after_s is not None or node.task.checkpoint is None:
+                after = node.interrupt.after_s if node.interrupt.after_s is not None else DEFAULT_INTERRUPT_AFTER_S
+                node.interrupt_at = node.started_at + after
+            else:
+                node.checkpoint_marker = self._checkpoint_marker(node)
+        node.process = launch(self.store, self.run_id, node.node_id, node.number)
+        self._set(node, Status.RUNNING, "")
+
+    def _ended(self, node: Node, code: int) -> None:
+        process = node.process
+        assert process is not None
+        node.process = None
+        node.timeout_at = node.kill_at = node.interrupt_at = None
+        duration = round(time.monotonic() - node.started_at, 3)
+        process.finish_log(self.store, self.run_id)
+        if node.timed_out:
+            self.store.record_end(
+                self.run_id,
+                node.node_id,
+                node.number,
+                "timeout",
+                code,
+                {"duration_s": duration, "message": f"timed out after {node.task.timeout_s}s"},
+            )
+        attempts = self._close_journal(node, code, duration)
+        outcome = attempts[-1].outcome if attempts else None
+        if node.interrupt is not None and not node.interrupt_sent:
+            self.reporter.note(f"{node.node_id}: the interruption of attempt {node.number} never fired (it ended first)")
+        if outcome == "success":
+            node.outputs = self.store.read_outputs(self.run_id, node.node_id) or {}
+            self._set(node, Status.DONE, "")
+            return
+        verdict = retry.next_step(node.task, attempts)
+        last = attempts[-1]
+        what = f"attempt {node.number} {last.outcome}" + (f" (exit {last.exit_code})" if last.exit_code is not None else "")
+        if self._signalled is not None:
+            self._set(node, Status.STOPPED, f"{what}: the run was interrupted")
+        elif verdict.retry and not self._stopping:
+            node.retry_at = time.monotonic() + verdict.delay_s
+            self._set(node, Status.RETRYING, f"{what}: {verdict.reason}")
+        elif verdict.retry:
+            self._set(node, Status.STOPPED, f"{what}: not retried, the run is stopping")
+        else:
+            self._stopping = True
+            why = last.message if last.outcome == "fatal" and last.message else verdict.reason
+            self._set(node, Status.FAILED, f"{what}: {why}")
+
+    def _close_journal(self, node: Node, code: int, duration: float) -> list[AttemptRecord]:
+        """The node's attempts, after making sure the one that just ended has a start and an end.
+
+        An attempt killed by a signal before its handler ran, or one that crashed before
+        `run_attempt` recorded anything, leaves a gap; the executor fills it with what it saw.
+        """
+        attempts = self.store.attempts(self.run_id, node.node_id)
+        mine = next((a for a in attempts if a.number == node.number), None)
+        if mine is not None and mine.outcome is not None:
+            return attempts
+        if mine is None:
+            self.store.record_start(self.run_id, node.node_id, node.number, {"recorded_by": "executor"})
+        signalled = code < 0 or code in (128 + signal.SIGTERM, 128 + signal.SIGKILL)
+        outcome = "interrupted" if signalled else ("fatal" if code != 75 else "recoverable")
+        message = (
+            f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited {code} without recording an end"
+        )
+        self.store.record_end(
+            self.run_id,
+            node.node_id,
+            node.number,
+            outcome,
+            code if code >= 0 else 128 - code,
+            {"duration_s": duration, "message": message},
+        )
+        return self.store.attempts(self.run_id, node.node_id)
+
+    def _fire_timers(self) -> None:
+        now = time.monotonic()
+        for node in self._nodes():
+            process = node.process
+            if process is None:
+                continue
+            if node.timeout_at is not None and now >= node.timeout_at:
+                node.timeout_at = None
+                node.timed_out = True
+                self.reporter.note(f"{node.node_id}: attempt {node.number} timed out after {node.task.timeout_s}s")
+                self._terminate(node)
+            if node.interrupt is not None and node.interrupt_at is None and self._checkpoint_committed(node):
+                node.interrupt_at = now
+            if node.interrupt_at is not None and now >= node.interrupt_at and not node.interrupt_sent:
+                node.interrupt_sent = True
+                self.reporter.note(f"{node.node_id}: interrupting attempt {node.number} (SIGTERM, as a spot reclaim)")
+                self._terminate(node)
+            if node.kill_at is not None and now >= node.kill_at:
+                node.kill_at = None
+                process.send(signal.SIGKILL)
+
+    def _terminate(self, node: Node) -> None:
+        assert node.process is not None
+        node.process.send(signal.SIGTERM)
+        if node.kill_at is None:
+            node.kill_at = time.monotonic() + self.kill_grace_s
+
+    def _checkpoint_marker(self, node: Node) -> int:
+        """The sequence number of the node's newest committed checkpoint (0: none yet)."""
+        keep = node.task.checkpoint.keep if node.task.checkpoint is not None else 1
+        latest = self.store.checkpoint(self.run_id, node.node_id, node.number, keep).latest()
+        return latest.seq if latest is not None else 0
+
+    def _checkpoint_committed(self, node: Node) -> bool:
+        return node.checkpoint_marker is not None and self._checkpoint_marker(node) != node.checkpoint_marker
+
+    # ------------------------------------------------------------------ signals
+
+    @contextmanager
+    def _signal_pipe(self) -> Iterator[int | None]:
+        """Ctrl-C and SIGTERM wake the loop (through a pipe) instead of raising mid-bookkeeping."""
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            yield None
+            return
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+
+        def handler(signum: int, _frame: object) -> None:
+            if self._signalled is not None:  # a second Ctrl-C: no more waiting
+                for node in self._running():
+                    assert node.process is not None
+                    node.process.send(signal.SIGKILL)
+            self._signalled = signum
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous_fd = signal.set_wakeup_fd(write_fd)
+        try:
+            yield read_fd
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+            os.close(read_fd)
+            os.close(write_fd)
+
+    def _stop_on_signal(self) -> None:
+        self._stopping = True
+        name = signal.Signals(self._signalled or signal.SIGINT).name
+        self.reporter.note(f"{name}: interrupting running attempts (they flush their checkpoints)")
+        for node in self._running():
+            self._terminate(node)
+
+    # ------------------------------------------------------------------ values
+
+    def _resolver(self) -> Any:
+        def resolve(ref: Ref) -> object:
+            if ref.root == "inputs":
+                if ref.name not in self.params:
+                    raise EvaluationError(f"input '{ref.name}' has no value")
+                return self.params[ref.name]
+            if ref.root == "tasks":
+                group = self._groups.get(ref.task or "")
+                if group is None or group.current_status() is not Status.DONE or group.nodes is None:
+                    raise EvaluationError(f"tasks.{ref.task} has no outputs (it did not run)")
+                values = [(node.outputs or {}).get(ref.name or "") for node in group.nodes]
+                return values if group.task.foreach is not None else values[0]
+            raise EvaluationError("`item` is only defined inside a foreach task's inputs")
+
+        return resolve
+
+    def _workflow_outputs(self) -> dict[str, Any]:
+        outputs: dict[str, Any] = {}
+        for output in self.workflow.outputs:
+            read = {r.task for r in refs(output.value) if r.root == "tasks"}
+            if any(self._groups[name].current_status() is Status.SKIPPED for name in read if name in self._groups):
+                outputs[output.name] = None
+                continue
+            outputs[output.name] = evaluate(output.value, self._resolver())
+        return outputs
+
+    # ------------------------------------------------------------------ reporting
+
+    def _set(self, node: Node, status: Status, message: str) -> None:
+        node.status, node.message = status, message
+        self.reporter.node_changed(self._view(node))
+
+    def _view(self, node: Node) -> NodeView:
+        retry_in = max(node.retry_at - time.monotonic(), 0.0) if node.retry_at is not None else None
+        return NodeView(node.node_id, node.status, node.number, retry_in, node.message)
+
+    def views(self) -> list[NodeView]:
+        views: list[NodeView] = []
+        for group in self._groups.values():
+            if group.nodes is None:
+                views.append(NodeView(group.task.name, group.status, 0, message=group.message))
+            else:
+                views.extend(self._view(node) for node in group.nodes)
+        return views
+
+    def _report(self) -> RunReport:
+        nodes: dict[str, NodeReport] = {}
+        for group in self._groups.values():
+            if group.nodes is None:
+                nodes[group.task.name] = NodeReport(group.status, (), group.message)
+                continue
+            for node in group.nodes:
+                attempts = tuple(self.store.attempts(self.run_id, node.node_id))
+                nodes[node.node_id] = NodeReport(node.status, attempts, node.message)
+        succeeded = all(g.current_status() in (Status.DONE, Status.SKIPPED) for g in self._groups.values())
+        if succeeded:
+            status, outputs = "succeeded", self._workflow_outputs()
+        else:
+            status, outputs = ("interrupted" if self._signalled is not None else "failed"), {}
+        return RunReport(self.run_id, status, outputs, nodes, round(time.monotonic() - self._started, 3))
+
+
+def _data_upstream(task: Task) -> set[str]:
+    """Tasks whose outputs this task reads (not those it merely comes `after`)."""
+    exprs: list[Expr] = list(task.expressions())
+    return {r.task for e in exprs for r in refs(e) if r.root == "tasks" and r.task is not None}

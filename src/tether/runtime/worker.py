@@ -1,0 +1,197 @@
+"""Start one task attempt as its own process, cheaply: fork a pre-imported worker.
+
+Every attempt is a real, separate process that receives real signals, exactly as a pod or a
+Batch job would. Paying interpreter start-up and `import tether` per attempt (~100 ms) would
+dwarf a small task, so on POSIX the executor forks itself: the child already has tether, the
+run store and the expression parser imported and warm, and calls `entry.run_attempt` directly.
+The executor never imports user code, so every attempt still imports the task's module fresh,
+as a new process on a cluster would.
+
+Where fork is unavailable (or `TETHER_LAUNCHER=spawn`), an attempt is a `python -m tether exec`
+subprocess instead: slower, same contract.
+
+The attempt's stdout and stderr go to a local file: the store's log object itself on a local
+store (so `tether logs` can follow a running attempt), else a temporary file the executor
+uploads when the attempt ends (`Attempt.finish_log`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .store import RunStore
+
+LAUNCHER_ENV = "TETHER_LAUNCHER"
+
+
+@dataclass
+class Attempt:
+    """A running attempt process. `returncode` follows subprocess: negative = killed by that signal."""
+
+    node_id: str
+    number: int
+    pid: int
+    log_file: str
+    upload_log: bool  # the log lives in a temp file and must be copied to the store at the end
+    popen: subprocess.Popen[bytes] | None = None
+    returncode: int | None = None
+    pidfd: int | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if hasattr(os, "pidfd_open"):
+            try:
+                self.pidfd = os.pidfd_open(self.pid)
+            except OSError:  # an old kernel: the executor falls back to polling
+                self.pidfd = None
+
+    def poll(self) -> int | None:
+        """The exit code once the process has ended (and reap it), else None."""
+        if self.returncode is not None:
+            return self.returncode
+        if self.popen is not None:
+            self.returncode = self.popen.poll()
+        else:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: treat as lost
+                pid, status = self.pid, 0x9  # as if killed by SIGKILL
+            if pid == 0:
+                return None
+            self.returncode = os.waitstatus_to_exitcode(status)
+        if self.returncode is not None and self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+        return self.returncode
+
+    def send(self, signum: int) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def finish_log(self, store: "RunStore", run_id: str) -> None:
+        """Copy a temporary log to the store (object stores); local logs are already in place."""
+        if not self.upload_log:
+            return
+        try:
+            with open(self.log_file, "rb") as handle:
+                store.write_log(run_id, self.node_id, self.number, handle.read())
+        finally:
+            os.unlink(self.log_file)
+
+
+def fork_available() -> bool:
+    return hasattr(os, "fork") and os.environ.get(LAUNCHER_ENV, "fork") != "spawn"
+
+
+def preload() -> None:
+    """Import what every attempt needs, once, in the process that will fork the attempts."""
+    from . import checkpoint, entry  # noqa: F401
+
+
+def _log_target(store: "RunStore", run_id: str, node_id: str, number: int) -> tuple[str, bool]:
+    from fsspec.implementations.local import LocalFileSystem
+
+    if isinstance(store.fs, LocalFileSystem):
+        path = store.log_path(run_id, node_id, number)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path, False
+    fd, path = tempfile.mkstemp(prefix="tether-attempt-", suffix=".log")
+    os.close(fd)
+    return path, True
+
+
+def launch(store: "RunStore", run_id: str, node_id: str, number: int) -> Attempt:
+    """Start attempt `number` of `node_id` in a new process and return at once."""
+    log_file, upload = _log_target(store, run_id, node_id, number)
+    if fork_available():
+        return Attempt(node_id, number, _fork(store, run_id, node_id, number, log_file), log_file, upload)
+    return _spawn(store, run_id, node_id, number, log_file, upload)
+
+
+def _fork(store: "RunStore", run_id: str, node_id: str, number: int, log_file: str) -> int:
+    for stream in (sys.stdout, sys.stderr):  # or the child would write the parent's buffer again
+        stream.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        # The executor's handlers must not run in the attempt: SIGTERM is the attempt's to handle
+        # (run_attempt installs the checkpoint-flushing handler); Ctrl-C reaches the executor,
+        # which interrupts its attempts with SIGTERM, as a cluster would on shutdown.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        _redirect_output(log_file)
+        from .entry import run_attempt
+        from .store import RunStore
+
+        # A fresh store object: never share an fsspec client (its sockets, its event loop) with the parent.
+        child_store = RunStore(store.uri, store.storage_options)
+        code = run_attempt(child_store, run_id, node_id, number)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # a bug in the runtime itself: say so in the attempt's log
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _redirect_output(log_file: str) -> None:
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.close(devnull)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+
+
+def exec_command(store_uri: str, run_id: str, node_id: str, number: int | None) -> list[str]:
+    """The `tether exec` command line of one attempt (what a cluster runs, and what --dry-run shows)."""
+    command = ["tether", "exec", "--store", store_uri, "--run", run_id, "--node", node_id]
+    if number is not None:
+        command += ["--attempt", str(number)]
+    return command
+
+
+def _spawn(store: "RunStore", run_id: str, node_id: str, number: int, log_file: str, upload: bool) -> Attempt:
+    argv = [sys.executable, "-m", *exec_command(store.uri, run_id, node_id, number)]
+    env = dict(os.environ)
+    if store.storage_options:
+        import json
+
+        env["TETHER_STORE_OPTIONS"] = json.dumps(store.storage_options)
+    with open(log_file, "wb") as log:
+        popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=_ignore_sigint if os.name == "posix" else None,
+        )
+    return Attempt(node_id, number, popen.pid, log_file, upload, popen=popen)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
