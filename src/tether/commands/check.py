@@ -1,13 +1,114 @@
-"""(placeholder, replaced by its owner)"""
+"""Check workflow specs and report every problem, each with file:line:col, a code and a caret.
+
+Exit status: 0 when every spec is clean (warnings allowed), 1 when any spec has an error,
+70 when tether itself failed (a bug; the message says how to report it).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from ..compiler.diagnostics import Diagnostic
+    from ..compiler.load import LoadResult
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+BUG_HINT = (
+    "this is a bug in tether, not in your spec: please report it with the spec that triggers it "
+    "(set TETHER_DEBUG=1 to print the traceback)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "specs", nargs="+", metavar="SPEC",
+        help="a YAML spec (spec.yaml, '-' for stdin), file.py:workflow or package.module:workflow",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("tether: this command is being built")
+    color = use_color(sys.stderr)
+    clean = errors = warnings = 0
+    internal = False
+    for spec in args.specs:
+        result = load_reporting(spec, color)
+        if result is None:
+            internal = True
+            continue
+        print_diagnostics(result, color)
+        spec_errors = sum(1 for d in result.diagnostics if d.is_error)
+        errors += spec_errors
+        warnings += len(result.diagnostics) - spec_errors
+        if result.workflow is not None:
+            clean += 1
+            if not args.quiet:
+                print(f"{spec}: ok ({_plural(len(result.workflow.tasks), 'task')})", flush=True)
+    failed = len(args.specs) - clean
+    if not args.quiet or failed:
+        summary = f"checked {_plural(len(args.specs), 'spec')}: {clean} ok"
+        if failed:
+            summary += f", {failed} with errors ({_plural(errors, 'error')}"
+            summary += f", {_plural(warnings, 'warning')})" if warnings else ")"
+        elif warnings:
+            summary += f" ({_plural(warnings, 'warning')})"
+        print(summary, flush=True)
+    if internal:
+        return EXIT_INTERNAL
+    return EXIT_ERRORS if failed else EXIT_OK
+
+
+def load_reporting(spec: str, color: bool) -> LoadResult | None:
+    """load(spec), turning an unexpected exception into an internal-error diagnostic (None)."""
+    from ..compiler.load import load
+
+    try:
+        return load(spec)
+    except Exception as exc:  # the boundary: a user never sees a traceback
+        print_internal_error(spec, exc, color)
+        return None
+
+
+def print_internal_error(spec: str, exc: BaseException, color: bool) -> None:
+    from ..compiler.diagnostics import Diagnostic, render
+
+    if os.environ.get("TETHER_DEBUG"):
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    diagnostic = Diagnostic("E000", f"internal error while compiling '{spec}': {type(exc).__name__}: {exc}", None, BUG_HINT)
+    print(render(diagnostic, None, color), file=sys.stderr)
+
+
+def print_diagnostics(result: LoadResult, color: bool, stream: TextIO | None = None) -> None:
+    print_diagnostic_list(result.diagnostics, result.sources, color, stream)
+
+
+def print_diagnostic_list(
+    diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], sources: dict[str, str], color: bool,
+    stream: TextIO | None = None,
+) -> None:
+    from ..compiler.diagnostics import render
+
+    out = stream if stream is not None else sys.stderr
+    for diagnostic in diagnostics:
+        source = sources.get(diagnostic.span.file) if diagnostic.span else None
+        print(render(diagnostic, source, color), file=out)
+        print(file=out)
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only for a person at a terminal: a TTY, NO_COLOR unset (no-color.org), TERM not dumb."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")

@@ -1,0 +1,1193 @@
+"""The YAML front end: a spec file -> an (unvalidated) Workflow, every problem a located diagnostic.
+
+The file is read with `yaml.compose` (libyaml's C composer when present), which gives a tree of
+nodes with source marks and constructs no Python objects at all, so a `!!python/object` tag is a
+diagnostic and never code. This module then walks the nodes itself with small typed getters
+(packaging's pylock style): each getter either returns a value or reports why not, with the
+node's span and a dotted path like `spec.tasks.train.retries`, and the walk carries on.
+
+Recovery rule: a bad value is reported once and replaced by its neutral default (no retries, no
+timeout, ...), or by the `validate.ERROR_TYPE` / `validate.INVALID` placeholders where downstream
+checks must stay quiet about something already reported. So one pass finds every independent
+problem in a file, and graph checks still run on the rest of the spec.
+
+Spans: `Task.span` is the task's name; `Task.spans` maps key paths ('retries', 'inputs.n',
+'after[0]', 'container.args[1]', ...) to the spans of their values, and `KEY@K` to the K-th
+reference (0-based, source order) inside that value's `${{ }}` expression, so validation can put
+the caret under `tasks.prep.outputs.rows` itself.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Union
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .diagnostics import Diagnostics, Span, did_you_mean
+from .expr import ExprSyntaxError, Expr, ListExpr, Literal, parse_expr, parse_template, refs, split_template, TemplatePiece
+from .ir import (
+    Backoff,
+    Binding,
+    CachePolicy,
+    CheckpointPolicy,
+    Container,
+    InterruptPolicy,
+    Output,
+    Resources,
+    RetryPolicy,
+    Secret,
+    Task,
+    Workflow,
+    WorkflowInput,
+    WorkflowOutput,
+)
+from .quantities import QuantityError, parse_cpu, parse_duration, parse_memory
+from .types import Type, TypeSyntaxError, parse_type
+from .validate import ERROR_TYPE, INVALID
+
+API_VERSION = "tether/v1"
+KIND = "Workflow"
+
+TOP_KEYS = ("apiVersion", "kind", "metadata", "spec")
+METADATA_KEYS = ("name", "description", "labels")
+SPEC_KEYS = ("schedule", "inputs", "defaults", "tasks", "outputs")
+INPUT_KEYS = ("type", "default", "description")
+TASK_KEYS = (
+    "python", "container", "image", "inputs", "outputs", "retries", "interruptible", "checkpoint",
+    "resources", "timeout", "after", "when", "foreach", "cache", "env", "secrets",
+)
+DEFAULTABLE_KEYS = ("image", "retries", "interruptible", "checkpoint", "resources", "timeout", "cache", "env", "secrets")
+MERGED_KEYS = ("resources", "env", "retries", "interruptible", "checkpoint", "cache")
+"""Mapping-valued keys merged per sub-key between `defaults` and a task (the task wins)."""
+CONTAINER_KEYS = ("image", "command", "args")
+RETRY_KEYS = ("count", "backoff")
+BACKOFF_KEYS = ("delay", "factor", "max_delay")
+RESOURCE_KEYS = ("cpu", "memory", "gpu")
+SECRET_KEYS = ("name", "key", "env")
+
+_CORE = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
+_MAP, _SEQ, _MERGE, _TIMESTAMP = (_CORE + t for t in ("map", "seq", "merge", "timestamp"))
+_ALLOWED_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL, _MAP, _SEQ, _MERGE, _TIMESTAMP})
+_PYTHON_REF = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+_REF_TEXT = re.compile(r"[A-Za-z0-9_\-]+(?:\s*(?:\.\s*[A-Za-z0-9_\-]+|\[[^\]]*\]))*")
+_VALUE_BUDGET = 1_000_000
+"""Most YAML nodes one spec may expand to through aliases (a 'billion laughs' guard)."""
+
+_MISSING = object()
+
+
+@lru_cache(maxsize=1)
+def _loader() -> type:
+    """libyaml's C loader when it is installed: several times faster on big specs."""
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def compile_yaml_file(path: str, diags: Diagnostics, sources: dict[str, str]) -> Workflow | None:
+    """Read a spec file ('-' = stdin), remember its text for rendering, compile it."""
+    filename = "<stdin>" if path == "-" else path
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else _read_bytes(path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        diags.error("E101", f"cannot read '{filename}': {reason.lower()}", None, _read_hint(exc))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        diags.error("E101", f"'{filename}' is not UTF-8 text", Span(filename, line, col), "save the spec as UTF-8")
+        return None
+    sources[filename] = text
+    return compile_yaml_text(text, filename, diags)
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _read_hint(exc: OSError) -> str | None:
+    if isinstance(exc, FileNotFoundError):
+        return "check the path; SPEC is a .yaml file, file.py:workflow or package.module:workflow"
+    if isinstance(exc, IsADirectoryError):
+        return "give the spec file inside the directory"
+    return None
+
+
+def compile_yaml_text(text: str, filename: str, diags: Diagnostics) -> Workflow | None:
+    """Compile spec text; every problem goes to `diags`. None only when nothing usable remains."""
+    return _Reader(text, filename, diags).workflow()
+
+
+# ---------------------------------------------------------------------------- the reader
+
+
+@dataclass
+class _Entry:
+    """One `key: value` of a mapping, with the dotted path used in messages.
+
+    `merged` holds sub-entries when `defaults` and a task both give a mapping for this key.
+    """
+
+    key: Node
+    value: Node
+    path: str
+    merged: dict[str, "_Entry"] | None = None
+
+
+_Value = Union[str, int, float, bool, None, list, dict]
+
+
+class _Reader:
+    def __init__(self, text: str, filename: str, diags: Diagnostics):
+        self.text = text
+        self.file = filename
+        self.diags = diags
+        self.lines = text.splitlines()
+        self.bad_nodes: set[int] = set()  # ids of nodes already reported (bad tags)
+        self.reported: set[tuple[str, str, Span | None]] = set()
+        self.budget = _VALUE_BUDGET
+
+    # -------------------------------------------------------------- reporting
+
+    def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
+        """Report once: a bad value in `defaults` reaches every task but is one mistake."""
+        key = (code, message, span)
+        if key not in self.reported:
+            self.reported.add(key)
+            self.diags.error(code, message, span, hint)
+
+    def span(self, node: Node) -> Span:
+        start, end = node.start_mark, node.end_mark
+        if end.line > start.line and end.column == 0 and isinstance(node, (MappingNode, SequenceNode)):
+            return Span(self.file, start.line + 1, start.column + 1, start.line + 1, 0)  # a block: its first line
+        return Span(self.file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+    def point(self, node: Node, offset: int, length: int = 1) -> Span:
+        """The span of characters [offset, offset+length) of a scalar's value, in the source."""
+        start = self._column_of(node, offset)
+        if start is None:
+            return self.span(node)
+        end = self._column_of(node, offset + length - 1)
+        line = node.start_mark.line + 1
+        return Span(self.file, line, start, line, (end if end is not None else start) + 1)
+
+    def _column_of(self, node: Node, offset: int) -> int | None:
+        """1-based source column of character `offset` of a one-line scalar's value, or None."""
+        if not isinstance(node, ScalarNode) or node.start_mark.line != node.end_mark.line:
+            return None
+        start, end = node.start_mark.column, node.end_mark.column
+        if node.style in (None, ""):
+            return start + 1 + offset if offset <= len(node.value) else None
+        if node.style not in ("'", '"') or node.start_mark.line >= len(self.lines):
+            return None
+        raw = self.lines[node.start_mark.line][start + 1 : end - 1]
+        mapping = _quoted_offsets(raw, node.style)
+        if len(mapping) != len(node.value) + 1 or offset >= len(mapping):
+            return None
+        return start + 2 + mapping[offset]
+
+    # -------------------------------------------------------------- document
+
+    def workflow(self) -> Workflow | None:
+        root = self.compose()
+        if root is None:
+            return None
+        self.scan(root)
+        if id(root) in self.bad_nodes:
+            return None
+        if not isinstance(root, MappingNode):
+            self.error(
+                "E105", f"the spec must be a mapping of keys, not {_describe(root)}", self.span(root),
+                "a spec starts with 'apiVersion: tether/v1' and 'kind: Workflow'",
+            )
+            return None
+        top = self.entries(root, "", TOP_KEYS, "the spec")
+        anchor = Span(self.file, 1, 1)
+        self.check_header(top, anchor)
+        metadata = self.sub(top["metadata"], METADATA_KEYS, "metadata") if "metadata" in top else None
+        if "metadata" not in top:
+            self.error("E108", "the spec has no 'metadata'", anchor, "add 'metadata: {name: my-workflow}'")
+        name = self.workflow_name(metadata, top.get("metadata"))
+        spec = self.sub(top["spec"], SPEC_KEYS, "spec") if "spec" in top else None
+        if "spec" not in top:
+            self.error("E108", "the spec has no 'spec'", anchor, "add 'spec:' with the workflow's tasks")
+            spec = {}
+        if spec is None:
+            spec = {}
+        description = self.string(metadata["description"]) if metadata and "description" in metadata else None
+        labels = self.labels(metadata["labels"]) if metadata and "labels" in metadata else ()
+        schedule = self.schedule(spec["schedule"]) if "schedule" in spec else None
+        inputs = self.workflow_inputs(spec["inputs"]) if "inputs" in spec else ()
+        defaults = self.defaults(spec["defaults"]) if "defaults" in spec else {}
+        tasks = self.tasks(spec.get("tasks"), defaults, top.get("spec"))
+        outputs = self.workflow_outputs(spec["outputs"]) if "outputs" in spec else ()
+        return Workflow(
+            name=name,
+            tasks=tasks,
+            inputs=inputs,
+            outputs=outputs,
+            description=description if isinstance(description, str) else "",
+            labels=labels,
+            schedule=schedule,
+            span=self.span(metadata["name"].value) if metadata and "name" in metadata else anchor,
+            source=self.text,
+        )
+
+    def compose(self) -> Node | None:
+        try:
+            root = yaml.compose(self.text, Loader=_loader())
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            span = Span(self.file, mark.line + 1, mark.column + 1) if mark is not None else None
+            problem = (exc.problem or exc.context or "invalid YAML").rstrip(".")
+            hint = "a spec file holds one YAML document" if "single document" in problem else _syntax_hint(exc)
+            self.error("E102", f"invalid YAML: {problem}", span, hint)
+            return None
+        except yaml.YAMLError as exc:  # reader errors: control characters, bad encodings
+            position = getattr(exc, "position", None)
+            span = _span_at_index(self.file, self.text, position) if isinstance(position, int) else None
+            reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+            self.error("E102", f"invalid YAML: {reason}", span, "remove control characters from the file")
+            return None
+        except RecursionError:
+            self.error("E102", "invalid YAML: the document is nested too deeply", Span(self.file, 1, 1))
+            return None
+        if root is None:
+            self.error(
+                "E104", "the spec is empty", Span(self.file, 1, 1),
+                "a spec starts with 'apiVersion: tether/v1', 'kind: Workflow', 'metadata' and 'spec'",
+            )
+        return root
+
+    def scan(self, root: Node) -> None:
+        """One pass over every node: forbidden tags and duplicate keys, anywhere in the file."""
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if node.tag not in _ALLOWED_TAGS and not _is_plain_custom(node):
+                self.bad_nodes.add(id(node))
+                self.error(
+                    "E103", f"YAML tag '{_short_tag(node.tag)}' is not allowed", self.span(node),
+                    "a spec is plain data: remove the tag (tether never constructs or runs tagged objects)",
+                )
+                continue
+            if isinstance(node, MappingNode):
+                first: dict[str, Node] = {}
+                for key, value in node.value:
+                    if isinstance(key, ScalarNode) and key.tag != _MERGE:
+                        if key.value in first:
+                            line = first[key.value].start_mark.line + 1
+                            self.error(
+                                "E106", f"duplicate key '{key.value}'", self.span(key),
+                                f"'{key.value}' is already defined on line {line}; keep one",
+                            )
+                        else:
+                            first[key.value] = key
+                    stack.append(key)
+                    stack.append(value)
+            elif isinstance(node, SequenceNode):
+                stack.extend(node.value)
+
+    def check_header(self, top: dict[str, _Entry], anchor: Span) -> None:
+        for key, expected, hint in (
+            ("apiVersion", API_VERSION, f"this tether reads 'apiVersion: {API_VERSION}'"),
+            ("kind", KIND, f"the only kind is '{KIND}'"),
+        ):
+            entry = top.get(key)
+            if entry is None:
+                self.error("E108", f"the spec has no '{key}'", anchor, f"add '{key}: {expected}'")
+                continue
+            value = self.scalar(entry)
+            if value is _MISSING:
+                continue
+            if value != expected:
+                self.error("E110", f"unsupported {key} '{value}'", self.span(entry.value), hint)
+
+    # -------------------------------------------------------------- generic getters
+
+    def entries(self, node: Node, path: str, allowed: Iterable[str] | None, where: str) -> dict[str, _Entry]:
+        """The keys of a mapping node (first of duplicates wins; merge keys `<<` applied)."""
+        result: dict[str, _Entry] = {}
+        merged: list[tuple[Node, Node]] = []
+        allowed_keys = tuple(allowed) if allowed is not None else None
+        for key, value in node.value:
+            if id(key) in self.bad_nodes:
+                continue
+            if key.tag == _MERGE:
+                merged.extend(self.merge_sources(value))
+                continue
+            if not isinstance(key, ScalarNode):
+                self.error("E109", f"keys in {where} must be strings, not {_describe(key)}", self.span(key))
+                continue
+            name = key.value
+            if allowed_keys is not None and name not in allowed_keys:
+                self.unknown_key(key, name, allowed_keys, where)
+                continue
+            result.setdefault(name, _Entry(key, value, f"{path}.{name}" if path else name))
+        for key, value in merged:  # explicit keys win over merged ones, as in YAML 1.1
+            if isinstance(key, ScalarNode) and key.value not in result:
+                if allowed_keys is not None and key.value not in allowed_keys:
+                    self.unknown_key(key, key.value, allowed_keys, where)
+                    continue
+                result[key.value] = _Entry(key, value, f"{path}.{key.value}" if path else key.value)
+        return result
+
+    def merge_sources(self, value: Node) -> list[tuple[Node, Node]]:
+        sources = value.value if isinstance(value, SequenceNode) else [value]
+        pairs: list[tuple[Node, Node]] = []
+        for source in sources:
+            if isinstance(source, MappingNode) and id(source) not in self.bad_nodes:
+                pairs.extend((k, v) for k, v in source.value if k.tag != _MERGE)
+            else:
+                self.error("E109", f"a YAML merge ('<<') needs a mapping, not {_describe(source)}", self.span(source))
+        return pairs
+
+    def unknown_key(self, key: Node, name: str, allowed: tuple[str, ...], where: str) -> None:
+        guess = did_you_mean(name, allowed)
+        hint = f"did you mean '{guess}'?" if guess else "allowed keys: " + ", ".join(allowed)
+        self.error("E107", f"unknown key '{name}' in {where}", self.span(key), hint)
+
+    def sub(self, entry: _Entry, allowed: Iterable[str] | None, where: str) -> dict[str, _Entry] | None:
+        """The entries of a mapping-valued entry, or None (reported) when it is not a mapping."""
+        if entry.merged is not None:
+            return entry.merged
+        if not self.expect(entry, MappingNode, "a mapping"):
+            return None
+        return self.entries(entry.value, entry.path, allowed, where)
+
+    def expect(self, entry: _Entry, kind: type, what: str, hint: str | None = None) -> bool:
+        if id(entry.value) in self.bad_nodes:
+            return False
+        if isinstance(entry.value, kind):
+            return True
+        self.error("E109", f"'{entry.path}' must be {what}, not {_describe(entry.value)}", self.span(entry.value), hint)
+        return False
+
+    def scalar(self, entry: _Entry) -> Any:
+        """A scalar entry's value (str, int, float, bool or None), or _MISSING (reported)."""
+        if id(entry.value) in self.bad_nodes:
+            return _MISSING
+        if not isinstance(entry.value, ScalarNode):
+            self.error("E109", f"'{entry.path}' must be a single value, not {_describe(entry.value)}", self.span(entry.value))
+            return _MISSING
+        try:
+            return _scalar_value(entry.value)
+        except ValueError as exc:
+            self.error("E109", f"'{entry.path}': {exc}", self.span(entry.value))
+            return _MISSING
+
+    def string(self, entry: _Entry, hint: str | None = None) -> Any:
+        value = self.scalar(entry)
+        if value is _MISSING:
+            return _MISSING
+        if not isinstance(value, str):
+            self.error("E109", f"'{entry.path}' must be a string, not {_describe(entry.value)}", self.span(entry.value), hint)
+            return _MISSING
+        return value
+
+    def boolean_or_mapping(self, entry: _Entry, what: str) -> bool | dict[str, _Entry] | None:
+        """`true`/`false` or a mapping (for interruptible, checkpoint, cache); None = reported."""
+        if entry.merged is not None:
+            return entry.merged
+        if isinstance(entry.value, ScalarNode) and entry.value.tag == _BOOL:
+            return bool(_scalar_value(entry.value))
+        if isinstance(entry.value, MappingNode) and id(entry.value) not in self.bad_nodes:
+            return None  # the caller reads the mapping
+        if id(entry.value) not in self.bad_nodes:
+            self.error("E109", f"'{entry.path}' must be true, false or {what}, not {_describe(entry.value)}", self.span(entry.value))
+        return False
+
+    def count(self, entry: _Entry, minimum: int, default: int) -> int:
+        """A whole number >= minimum; anything else is reported and `default` is used."""
+        value = self.scalar(entry)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error("E109", f"'{entry.path}' must be a whole number, not {_describe(entry.value)}", self.span(entry.value))
+            return default
+        if value < minimum:
+            need = "0 or more" if minimum == 0 else f"{minimum} or more"
+            self.error("E113", f"'{entry.path}' must be {need}, not {value}", self.span(entry.value))
+            return default
+        return value
+
+    def duration(self, entry: _Entry, positive: bool) -> int | None:
+        value = self.scalar(entry)
+        if value is _MISSING:
+            return None
+        try:
+            seconds = parse_duration(value)
+        except QuantityError as exc:
+            self.error("E111", f"'{entry.path}': {exc}", self.span(entry.value), exc.hint)
+            return None
+        if positive and seconds == 0:
+            self.error("E111", f"'{entry.path}' must be longer than 0s", self.span(entry.value), "leave it out for no limit")
+            return None
+        return seconds
+
+    def plain(self, node: Node, path: str, active: frozenset[int] = frozenset()) -> Any:
+        """A literal value (JSON-like) from any node; _MISSING when something in it was reported."""
+        if id(node) in self.bad_nodes:
+            return _MISSING
+        self.budget -= 1
+        if self.budget < 0:
+            if self.budget == -1:
+                self.error("E102", "invalid YAML: aliases expand to too many values", self.span(node), "avoid nesting aliases of aliases")
+            return _MISSING
+        if isinstance(node, ScalarNode):
+            try:
+                return _scalar_value(node)
+            except ValueError as exc:
+                self.error("E109", f"'{path}': {exc}", self.span(node))
+                return _MISSING
+        if id(node) in active:
+            self.error("E109", f"'{path}' contains itself through a YAML alias", self.span(node))
+            return _MISSING
+        inner = active | {id(node)}
+        if isinstance(node, SequenceNode):
+            items = [self.plain(item, f"{path}[{i}]", inner) for i, item in enumerate(node.value)]
+            return _MISSING if any(item is _MISSING for item in items) else items
+        result: dict[str, Any] = {}
+        broken = False
+        for key, value in node.value:
+            if key.tag == _MERGE:
+                pairs = self.merge_sources(value)
+            else:
+                pairs = [(key, value)]
+            for k, v in pairs:
+                if not isinstance(k, ScalarNode) or id(k) in self.bad_nodes:
+                    if id(k) not in self.bad_nodes:
+                        self.error("E109", f"keys in '{path}' must be strings, not {_describe(k)}", self.span(k))
+                    broken = True
+                    continue
+                if k.value in result:
+                    continue
+                item = self.plain(v, f"{path}.{k.value}", inner)
+                broken = broken or item is _MISSING
+                result[k.value] = item
+        return _MISSING if broken else result
+
+    # -------------------------------------------------------------- metadata and spec
+
+    def workflow_name(self, metadata: dict[str, _Entry] | None, entry: _Entry | None) -> str:
+        if metadata is None:
+            return ""
+        if "name" not in metadata:
+            span = self.span(entry.key) if entry is not None else None
+            self.error("E108", "'metadata' has no 'name'", span, "add 'name: my-workflow' (lowercase letters, digits and '-')")
+            return ""
+        name = self.string(metadata["name"])
+        return name if isinstance(name, str) else ""
+
+    def labels(self, entry: _Entry) -> tuple[tuple[str, str], ...]:
+        labels = self.sub(entry, None, "metadata.labels")
+        if labels is None:
+            return ()
+        result = []
+        for key, item in labels.items():
+            value = self.scalar(item)
+            if value is _MISSING:
+                continue
+            if value is None or not isinstance(value, (str, int, float)):
+                self.error("E109", f"'{item.path}' must be a string, not {_describe(item.value)}", self.span(item.value))
+                continue
+            text = _label_text(value)
+            for what, checked, node in (("key", key, item.key), ("value", text, item.value)):
+                problem = _label_problem(checked, what)
+                if problem:
+                    self.error("E403", f"label {what} '{checked}' {problem}", self.span(node), _LABEL_HINT)
+            result.append((key, text))
+        return tuple(result)
+
+    def schedule(self, entry: _Entry) -> str | None:
+        value = self.string(entry, "write a cron schedule like \"0 3 * * *\" (quote it)")
+        if value is _MISSING:
+            return None
+        problem = _cron_problem(value)
+        if problem:
+            self.error("E114", f"invalid schedule '{value}': {problem}", self.span(entry.value), _CRON_HINT)
+            return None
+        return " ".join(value.split())
+
+    def workflow_inputs(self, entry: _Entry) -> tuple[WorkflowInput, ...]:
+        inputs = self.sub(entry, None, "spec.inputs")
+        if inputs is None:
+            return ()
+        result = []
+        for name, item in inputs.items():
+            span = self.span(item.key)
+            if isinstance(item.value, MappingNode):
+                fields = self.entries(item.value, item.path, INPUT_KEYS, f"input '{name}'")
+                if "type" not in fields:
+                    self.error("E108", f"input '{name}' has no 'type'", span, "add 'type: int' (or str, float, bool, list[T], ...)")
+                    continue
+                type_ = self.type_of(fields["type"])
+                description = self.string(fields["description"]) if "description" in fields else ""
+                has_default = "default" in fields
+                default = self.plain(fields["default"].value, fields["default"].path) if has_default else None
+                if default is _MISSING:
+                    type_, default = ERROR_TYPE, None
+                result.append(
+                    WorkflowInput(
+                        name, type_, has_default, default,
+                        description if isinstance(description, str) else "", span,
+                    )
+                )
+            else:
+                result.append(WorkflowInput(name, self.type_of(item), span=span))
+        return tuple(result)
+
+    def workflow_outputs(self, entry: _Entry) -> tuple[WorkflowOutput, ...]:
+        outputs = self.sub(entry, None, "spec.outputs")
+        if outputs is None:
+            return ()
+        result = []
+        for name, item in outputs.items():
+            value, _ = self.value_expr(item, None, "")
+            result.append(WorkflowOutput(name, value, None, self.span(item.value)))
+        return tuple(result)
+
+    def type_of(self, entry: _Entry) -> Type:
+        text = self.string(entry, "write the type as a string, e.g. int or list[str]")
+        if text is _MISSING:
+            return ERROR_TYPE
+        try:
+            return parse_type(text)
+        except TypeSyntaxError as exc:
+            offset = exc.column - 1
+            length = max(len(text.rstrip()) - offset, 1)
+            self.error("E200", str(exc), self.point(entry.value, offset, length), exc.hint)
+            return ERROR_TYPE
+
+    # -------------------------------------------------------------- tasks
+
+    def defaults(self, entry: _Entry) -> dict[str, _Entry]:
+        if not self.expect(entry, MappingNode, "a mapping of task keys"):
+            return {}
+        result = {}
+        for key, value in entry.value.value:
+            if not isinstance(key, ScalarNode) or id(key) in self.bad_nodes:
+                continue
+            if key.value in DEFAULTABLE_KEYS:
+                result.setdefault(key.value, _Entry(key, value, f"spec.defaults.{key.value}"))
+            elif key.value in TASK_KEYS:
+                self.error(
+                    "E107", f"'{key.value}' cannot be a default", self.span(key),
+                    "defaults hold policies shared by every task: " + ", ".join(DEFAULTABLE_KEYS),
+                )
+            else:
+                self.unknown_key(key, key.value, DEFAULTABLE_KEYS, "spec.defaults")
+        return result
+
+    def tasks(self, entry: _Entry | None, defaults: dict[str, _Entry], spec_entry: _Entry | None) -> tuple[Task, ...]:
+        if entry is None:
+            span = self.span(spec_entry.key) if spec_entry is not None else None
+            if spec_entry is not None:
+                self.error("E108", "'spec' has no 'tasks'", span, "add 'tasks:' with at least one task")
+            return ()
+        tasks_map = self.sub(entry, None, "spec.tasks")
+        if tasks_map is None:
+            return ()
+        if not tasks_map:
+            self.error("E117", "the workflow has no tasks", self.span(entry.key), "add at least one task under 'tasks'")
+            return ()
+        return tuple(self.task(name, item, defaults) for name, item in tasks_map.items())
+
+    def task(self, name: str, entry: _Entry, defaults: dict[str, _Entry]) -> Task:
+        span = self.span(entry.key)
+        where = f"task '{name}'"
+        own = self.sub(entry, TASK_KEYS, where)
+        if own is None:
+            return Task(name, python=INVALID_REF, span=span)
+        keys = dict(own)
+        for key, default in defaults.items():
+            keys[key] = self.merge_default(keys.get(key), default)
+        spans: dict[str, Span] = {key: self.span(e.value) for key, e in keys.items()}
+        fields: dict[str, Any] = {}
+        if "python" in keys:
+            fields["python"] = self.python_ref(keys["python"])
+        if "container" in own:
+            fields["container"] = self.container(own["container"], spans)
+        if "image" in keys:
+            image = self.string(keys["image"])
+            fields["image"] = image if isinstance(image, str) else INVALID_REF
+        if "when" in keys:
+            fields["when"] = self.value_expr(keys["when"], spans, "when")[0]
+        if "foreach" in keys:
+            fields["foreach"] = self.value_expr(keys["foreach"], spans, "foreach")[0]
+        if "inputs" in keys:
+            fields["inputs"] = self.task_inputs(keys["inputs"], spans)
+        if "outputs" in keys:
+            fields["outputs"] = self.task_outputs(keys["outputs"], spans)
+        if "after" in keys:
+            fields["after"] = self.after(keys["after"], spans)
+        if "retries" in keys:
+            fields["retry"] = self.retries(keys["retries"], spans)
+        if "interruptible" in keys:
+            fields["interruptible"] = self.interruptible(keys["interruptible"])
+        if "checkpoint" in keys:
+            fields["checkpoint"] = self.checkpoint(keys["checkpoint"])
+        if "resources" in keys:
+            fields["resources"] = self.resources(keys["resources"], spans)
+        if "timeout" in keys:
+            fields["timeout_s"] = self.duration(keys["timeout"], positive=True)
+        if "cache" in keys:
+            fields["cache"] = self.cache(keys["cache"])
+        if "env" in keys:
+            fields["env"] = self.env(keys["env"], spans)
+        if "secrets" in keys:
+            fields["secrets"] = self.secrets(keys["secrets"], spans)
+        return Task(name, span=span, spans=spans, **fields)
+
+    def merge_default(self, own: _Entry | None, default: _Entry) -> _Entry:
+        """The task's value wins; two mappings merge per sub-key (e.g. resources.memory only)."""
+        if own is None:
+            return default
+        if (
+            own.key.value in MERGED_KEYS
+            and isinstance(own.value, MappingNode)
+            and isinstance(default.value, MappingNode)
+            and id(own.value) not in self.bad_nodes
+            and id(default.value) not in self.bad_nodes
+        ):
+            allowed = _SUB_KEYS.get(own.key.value)
+            where = f"'{own.path}'"
+            merged = self.entries(default.value, default.path, allowed, f"'{default.path}'")
+            merged.update(self.entries(own.value, own.path, allowed, where))
+            return _Entry(own.key, own.value, own.path, merged)
+        return own
+
+    def python_ref(self, entry: _Entry) -> str:
+        value = self.string(entry, "write module:function, e.g. steps:train")
+        if value is _MISSING:
+            return INVALID_REF
+        if not _PYTHON_REF.fullmatch(value):
+            hint = "write module:function, e.g. steps:train (the module is found next to the spec)"
+            if ":" not in value and "." in value:
+                module, _, func = value.rpartition(".")
+                hint = f"separate the function with a colon: {module}:{func}"
+            self.error("E116", f"invalid python task reference '{value}'", self.span(entry.value), hint)
+        return value
+
+    def container(self, entry: _Entry, spans: dict[str, Span]) -> Container:
+        fields = self.sub(entry, CONTAINER_KEYS, f"'{entry.path}'")
+        if fields is None:
+            return Container(INVALID_REF)
+        image: Any = None
+        if "image" in fields:
+            image = self.string(fields["image"])
+            image = image if isinstance(image, str) else INVALID_REF
+            spans["container.image"] = self.span(fields["image"].value)
+        parts: dict[str, tuple[Expr, ...]] = {"command": (), "args": ()}
+        for key in parts:
+            if key not in fields:
+                continue
+            item = fields[key]
+            spans[f"container.{key}"] = self.span(item.value)
+            if not self.expect(item, SequenceNode, "a list of strings", f"split it into words: {key}: [python, main.py]"):
+                continue
+            exprs = []
+            for i, node in enumerate(item.value.value):
+                sub = _Entry(item.key, node, f"{item.path}[{i}]")
+                value, _ = self.word_expr(sub, spans, f"container.{key}[{i}]")
+                exprs.append(value)
+            parts[key] = tuple(exprs)
+        return Container(image, parts["command"], parts["args"])
+
+    def word_expr(self, entry: _Entry, spans: dict[str, Span], key: str) -> tuple[Expr, bool]:
+        """A command-line word: a string (maybe with `${{ }}`) or a number/bool written bare."""
+        spans[key] = self.span(entry.value)
+        value = self.scalar(entry)
+        if value is _MISSING:
+            return Literal(INVALID), False
+        if isinstance(value, str):
+            return self.template(entry.value, value, spans, key), True
+        if value is None:
+            self.error("E109", f"'{entry.path}' must be a string, not null", self.span(entry.value))
+            return Literal(INVALID), False
+        return Literal(_word(value)), True
+
+    def task_inputs(self, entry: _Entry, spans: dict[str, Span]) -> tuple[Binding, ...]:
+        inputs = self.sub(entry, None, f"'{entry.path}'")
+        if inputs is None:
+            return ()
+        bindings = []
+        for name, item in inputs.items():
+            key = f"inputs.{name}"
+            declared: Type | None = None
+            value_entry = item
+            if _is_declaration(item.value):
+                fields = self.entries(item.value, item.path, ("type", "value"), f"input '{name}'")
+                declared = self.type_of(fields["type"])
+                if "value" not in fields:
+                    self.error("E108", f"input '{name}' declares a type but no 'value'", self.span(item.key), "add 'value: ...'")
+                    bindings.append(Binding(name, ERROR_TYPE, Literal(INVALID), self.span(item.key)))
+                    continue
+                value_entry = fields["value"]
+            value, _ = self.value_expr(value_entry, spans, key)
+            bindings.append(Binding(name, declared, value, self.span(value_entry.value)))
+        return tuple(bindings)
+
+    def task_outputs(self, entry: _Entry, spans: dict[str, Span]) -> tuple[Output, ...]:
+        outputs = self.sub(entry, None, f"'{entry.path}'")
+        if outputs is None:
+            return ()
+        result = []
+        for name, item in outputs.items():
+            spans[f"outputs.{name}"] = self.span(item.value)
+            result.append(Output(name, self.type_of(item), self.span(item.key)))
+        return tuple(result)
+
+    def after(self, entry: _Entry, spans: dict[str, Span]) -> tuple[str, ...]:
+        nodes: list[Node]
+        if isinstance(entry.value, ScalarNode) and entry.value.tag == _STR:
+            nodes = [entry.value]  # `after: prep` reads as `after: [prep]`
+        elif self.expect(entry, SequenceNode, "a list of task names", "after: [task-a, task-b]"):
+            nodes = list(entry.value.value)
+        else:
+            return ()
+        names = []
+        for i, node in enumerate(nodes):
+            sub = _Entry(entry.key, node, f"{entry.path}[{i}]")
+            name = self.string(sub)
+            if isinstance(name, str):
+                spans[f"after[{i}]"] = self.span(node)
+                names.append(name)
+        return tuple(dict.fromkeys(names))
+
+    def retries(self, entry: _Entry, spans: dict[str, Span]) -> RetryPolicy:
+        if isinstance(entry.value, ScalarNode) and entry.merged is None:
+            return RetryPolicy(self.count(entry, 0, 0))
+        fields = self.sub(entry, RETRY_KEYS, f"'{entry.path}'")
+        if fields is None:
+            return RetryPolicy()
+        count = self.count(fields["count"], 0, 0) if "count" in fields else 0
+        if "count" in fields:
+            spans["retries.count"] = self.span(fields["count"].value)
+        backoff = self.backoff(fields["backoff"]) if "backoff" in fields else None
+        return RetryPolicy(count, backoff)
+
+    def backoff(self, entry: _Entry) -> Backoff | None:
+        fields = self.sub(entry, BACKOFF_KEYS, f"'{entry.path}'")
+        if fields is None:
+            return None
+        if "delay" not in fields:
+            self.error("E108", f"'{entry.path}' has no 'delay'", self.span(entry.key), "add 'delay: 30s'")
+            return None
+        delay = self.duration(fields["delay"], positive=False)
+        factor = 2.0
+        if "factor" in fields:
+            value = self.scalar(fields["factor"])
+            if value is not _MISSING:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    self.error("E109", f"'{fields['factor'].path}' must be a number, not {_describe(fields['factor'].value)}", self.span(fields["factor"].value))
+                elif not 1 <= value < float("inf"):
+                    self.error("E113", f"'{fields['factor'].path}' must be 1 or more, not {value}", self.span(fields["factor"].value), "1 keeps the delay constant; 2 doubles it")
+                else:
+                    factor = float(value)
+        max_delay = self.duration(fields["max_delay"], positive=False) if "max_delay" in fields else None
+        if delay is None:
+            return None
+        return Backoff(delay, factor, max_delay)
+
+    def interruptible(self, entry: _Entry) -> InterruptPolicy | None:
+        flag = self.boolean_or_mapping(entry, "{max_interruptions: N}")
+        if flag is True:
+            return InterruptPolicy()
+        if flag is False:
+            return None
+        fields = flag if isinstance(flag, dict) else self.entries(entry.value, entry.path, ("max_interruptions",), f"'{entry.path}'")
+        if "max_interruptions" not in fields:
+            return InterruptPolicy()
+        return InterruptPolicy(self.count(fields["max_interruptions"], 0, InterruptPolicy().max_interruptions))
+
+    def checkpoint(self, entry: _Entry) -> CheckpointPolicy | None:
+        flag = self.boolean_or_mapping(entry, "{keep: N}")
+        if flag is True:
+            return CheckpointPolicy()
+        if flag is False:
+            return None
+        fields = flag if isinstance(flag, dict) else self.entries(entry.value, entry.path, ("keep",), f"'{entry.path}'")
+        if "keep" not in fields:
+            return CheckpointPolicy()
+        return CheckpointPolicy(self.count(fields["keep"], 1, CheckpointPolicy().keep))
+
+    def cache(self, entry: _Entry) -> CachePolicy | None:
+        flag = self.boolean_or_mapping(entry, "{version: \"1\"}")
+        if flag is True:
+            return CachePolicy()
+        if flag is False:
+            return None
+        fields = flag if isinstance(flag, dict) else self.entries(entry.value, entry.path, ("version",), f"'{entry.path}'")
+        if "version" not in fields:
+            return CachePolicy()
+        version = self.scalar(fields["version"])
+        if version is _MISSING or version is None or isinstance(version, bool):
+            if version is not _MISSING:
+                self.error("E109", f"'{fields['version'].path}' must be a string, not {_describe(fields['version'].value)}", self.span(fields["version"].value))
+            return CachePolicy()
+        return CachePolicy(_word(version))
+
+    def resources(self, entry: _Entry, spans: dict[str, Span]) -> Resources:
+        fields = self.sub(entry, RESOURCE_KEYS, f"'{entry.path}'")
+        if fields is None:
+            return Resources()
+        values: dict[str, Any] = {}
+        for key, parse, field_name in (("cpu", parse_cpu, "cpu_millicores"), ("memory", parse_memory, "memory_bytes")):
+            if key not in fields:
+                continue
+            spans[f"resources.{key}"] = self.span(fields[key].value)
+            value = self.scalar(fields[key])
+            if value is _MISSING:
+                continue
+            try:
+                values[field_name] = parse(value)
+            except QuantityError as exc:
+                self.error("E112", f"'{fields[key].path}': {exc}", self.span(fields[key].value), exc.hint)
+        if "gpu" in fields:
+            spans["resources.gpu"] = self.span(fields["gpu"].value)
+            values["gpu"] = self.count(fields["gpu"], 0, 0)
+        return Resources(**values)
+
+    def env(self, entry: _Entry, spans: dict[str, Span]) -> tuple[tuple[str, str], ...]:
+        fields = self.sub(entry, None, f"'{entry.path}'")
+        if fields is None:
+            return ()
+        result = []
+        for name, item in fields.items():
+            spans[f"env.{name}"] = self.span(item.key)
+            value = self.scalar(item)
+            if value is _MISSING:
+                continue
+            if value is None:
+                self.error("E109", f"'{item.path}' must be a string, not null", self.span(item.value), 'write an empty string as ""')
+                continue
+            text = _word(value)
+            if "${{" in text:
+                self.error(
+                    "E201", f"'{item.path}': expressions are not allowed in env values", self.span(item.value),
+                    "pass data through the task's inputs; env holds constant settings",
+                )
+                continue
+            result.append((name, text))
+        return tuple(result)
+
+    def secrets(self, entry: _Entry, spans: dict[str, Span]) -> tuple[Secret, ...]:
+        if not self.expect(entry, SequenceNode, "a list of {name, key, env}"):
+            return ()
+        result = []
+        for i, node in enumerate(entry.value.value):
+            item = _Entry(entry.key, node, f"{entry.path}[{i}]")
+            fields = self.sub(item, SECRET_KEYS, f"'{item.path}'")
+            if fields is None:
+                continue
+            missing = [k for k in SECRET_KEYS if k not in fields]
+            if missing:
+                self.error(
+                    "E108", f"'{item.path}' has no '{missing[0]}'", self.span(node),
+                    "a secret is {name: STORE-NAME, key: KEY, env: ENV_VAR}",
+                )
+                continue
+            values = [self.string(fields[k]) for k in SECRET_KEYS]
+            if all(isinstance(v, str) for v in values):
+                spans[f"secrets[{i}]"] = self.span(fields["env"].value)
+                result.append(Secret(*values))
+        return tuple(result)
+
+    # -------------------------------------------------------------- values and expressions
+
+    def value_expr(self, entry: _Entry, spans: dict[str, Span] | None, key: str) -> tuple[Expr, bool]:
+        """A binding value: a literal, a `${{ }}` string, or a list of either. (expr, ok)."""
+        if spans is not None:
+            spans[key] = self.span(entry.value)
+        node = entry.value
+        if isinstance(node, ScalarNode) and id(node) not in self.bad_nodes:
+            value = self.scalar(entry)
+            if value is _MISSING:
+                return Literal(INVALID), False
+            if isinstance(value, str):
+                return self.template(node, value, spans, key), True
+            return Literal(value), True
+        if isinstance(node, SequenceNode) and id(node) not in self.bad_nodes and _has_template(node):
+            items = []
+            for i, child in enumerate(node.value):
+                sub = _Entry(entry.key, child, f"{entry.path}[{i}]")
+                item, ok = self.value_expr(sub, spans, f"{key}[{i}]")
+                if not ok:
+                    return Literal(INVALID), False
+                items.append(item)
+            return ListExpr(tuple(items)), True
+        value = self.plain(node, entry.path)
+        if value is _MISSING:
+            return Literal(INVALID), False
+        if _has_template(node):
+            self.error(
+                "E201", f"'{entry.path}': expressions are not allowed inside a mapping value", self.span(node),
+                "bind each ${{ }} to its own input",
+            )
+            return Literal(INVALID), False
+        return Literal(_freeze(value)), True
+
+    def template(self, node: Node, text: str, spans: dict[str, Span] | None, key: str) -> Expr:
+        """Parse a string that may hold `${{ }}`; syntax errors point inside the string."""
+        if "${{" not in text:
+            return Literal(text)
+        try:
+            expr = parse_template(text)
+        except ExprSyntaxError as exc:
+            hint = exc.hint
+            guess = _reference_guess(str(exc))
+            if guess:
+                hint = f"did you mean '{guess}'?"
+            self.error("E201", f"invalid expression: {exc}", self.point(node, exc.column - 1), hint)
+            return Literal(INVALID)
+        if spans is not None:
+            index = 0
+            for piece in split_template(text):
+                if not isinstance(piece, TemplatePiece):
+                    continue
+                for ref in refs(parse_expr(piece.text)):
+                    offset = piece.offset + ref.column - 1
+                    match = _REF_TEXT.match(text, offset)
+                    length = len(match.group(0)) if match else 1
+                    spans[f"{key}@{index}"] = self.point(node, offset, length)
+                    index += 1
+        return expr
+
+
+# ---------------------------------------------------------------------------- helpers
+
+INVALID_REF = "<invalid>"
+"""Stands in for a python/image string that was already reported, so no 'missing' noise follows."""
+
+_SUB_KEYS: dict[str, tuple[str, ...] | None] = {
+    "resources": RESOURCE_KEYS,
+    "env": None,
+    "retries": RETRY_KEYS,
+    "interruptible": ("max_interruptions",),
+    "checkpoint": ("keep",),
+    "cache": ("version",),
+}
+
+
+def _scalar_value(node: ScalarNode) -> _Value:
+    """A scalar's value by its resolved tag, with PyYAML's own safe scalar rules."""
+    tag = node.tag
+    if tag in (_STR, _TIMESTAMP) or not tag.startswith(_CORE):
+        return node.value
+    if tag == _NULL:
+        return None
+    constructor = _constructor()
+    try:
+        if tag == _BOOL:
+            return bool(constructor.construct_yaml_bool(node))
+        if tag == _INT:
+            return int(constructor.construct_yaml_int(node))
+        if tag == _FLOAT:
+            value = float(constructor.construct_yaml_float(node))
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"{node.value!r} is not a finite number")
+            return value
+    except (ValueError, KeyError, TypeError, yaml.YAMLError):
+        raise ValueError(f"{node.value!r} is not a valid {tag[len(_CORE):]}") from None
+    return node.value
+
+
+@lru_cache(maxsize=1)
+def _constructor() -> yaml.constructor.SafeConstructor:
+    return yaml.constructor.SafeConstructor()
+
+
+def _is_plain_custom(node: Node) -> bool:
+    """Scalars keep the non-specific tag '!' when quoted with an explicit `!`: plain strings."""
+    return node.tag == "!" and isinstance(node, ScalarNode)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+
+
+def _describe(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    tag = node.tag
+    if tag == _NULL:
+        return "null"
+    if tag == _BOOL:
+        return f"a boolean ({node.value})"
+    if tag == _INT:
+        return f"a number ({node.value})"
+    if tag == _FLOAT:
+        return f"a number ({node.value})"
+    return f"a string ('{node.value}')" if len(node.value) <= 40 else "a string"
+
+
+def _word(value: object) -> str:
+    """A scalar as command-line / env text: YAML booleans as true/false, numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples (as ir.from_json does), so Literals are hashable and round-trip."""
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _has_template(node: Node) -> bool:
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ScalarNode):
+            if current.tag == _STR and "${{" in current.value:
+                return True
+        elif isinstance(current, SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, MappingNode):
+            stack.extend(v for _, v in current.value)
+    return False
+
+
+def _is_declaration(node: Node) -> bool:
+    """`{type: T, value: V}` declares an input's type; any other mapping is a literal dict."""
+    if not isinstance(node, MappingNode):
+        return False
+    keys = {k.value for k, _ in node.value if isinstance(k, ScalarNode)}
+    return "type" in keys and keys <= {"type", "value"}
+
+
+def _quoted_offsets(raw: str, style: str) -> list[int]:
+    """For each character of a quoted scalar's value, its offset in the raw text between quotes."""
+    offsets = []
+    i = 0
+    while i < len(raw):
+        offsets.append(i)
+        if style == "'" and raw.startswith("''", i):
+            i += 2
+        elif style == '"' and raw[i] == "\\" and i + 1 < len(raw):
+            i += {"x": 4, "u": 6, "U": 10}.get(raw[i + 1], 2)
+        else:
+            i += 1
+    offsets.append(i)
+    return offsets
+
+
+def _span_at_index(filename: str, text: str, index: int) -> Span:
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return Span(filename, line, col)
+
+
+def _syntax_hint(exc: yaml.MarkedYAMLError) -> str | None:
+    problem = exc.problem or ""
+    if "mapping values are not allowed" in problem:
+        return "a value containing ': ' must be quoted"
+    if "found character '\\t'" in problem or "tab" in problem:
+        return "indent with spaces, not tabs"
+    if "could not find expected ':'" in problem:
+        return "each entry of a mapping is 'key: value'"
+    if "found undefined alias" in problem:
+        return "define the anchor (&name) before using the alias (*name)"
+    return None
+
+
+def _reference_guess(message: str) -> str | None:
+    match = re.match(r"unknown reference '([^']*)'", message)
+    return did_you_mean(match.group(1), ("inputs", "tasks", "item")) if match else None
+
+
+# ------------------------------------------------------------- labels and schedules
+
+_LABEL_HINT = "Kubernetes labels: up to 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric"
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?")
+_LABEL_PREFIX = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
+
+
+def _label_text(value: object) -> str:
+    return _word(value)
+
+
+def _label_problem(text: str, what: str) -> str | None:
+    if what == "key":
+        prefix, slash, name = text.rpartition("/")
+        if slash and not _LABEL_PREFIX.fullmatch(prefix):
+            return "has an invalid prefix"
+        return None if _LABEL_NAME.fullmatch(name) else "is not a valid label name"
+    return None if text == "" or _LABEL_NAME.fullmatch(text) else "is not a valid label value"
+
+
+_CRON_HINT = "five fields 'minute hour day-of-month month day-of-week', e.g. \"0 3 * * *\", or @hourly, @daily, @weekly, @monthly, @yearly"
+_CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day-of-month", 1, 31, ()),
+    ("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")),
+    ("day-of-week", 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+)
+
+
+def _cron_problem(text: str) -> str | None:
+    """Why a cron expression is malformed, or None. Checks shape and ranges, as Argo would."""
+    stripped = text.strip()
+    if stripped.startswith("@"):
+        return None if stripped in _CRON_MACROS else f"unknown macro '{stripped}'"
+    fields = stripped.split()
+    if len(fields) != 5:
+        return f"expected 5 fields, found {len(fields)}"
+    for value, (name, low, high, names) in zip(fields, _CRON_FIELDS):
+        for part in value.split(","):
+            problem = _cron_part_problem(part, low, high, names)
+            if problem:
+                return f"{name} field '{value}' {problem}"
+    return None
+
+
+def _cron_part_problem(part: str, low: int, high: int, names: tuple[str, ...]) -> str | None:
+    base, slash, step = part.partition("/")
+    if slash and not (step.isdigit() and int(step) > 0):
+        return f"has an invalid step '/{step}'"
+    if base in ("*", "?"):
+        return None
+    bounds = base.split("-")
+    if len(bounds) > 2 or not all(bounds):
+        return f"has an invalid range '{base}'"
+    numbers = []
+    for bound in bounds:
+        if bound.upper() in names:
+            numbers.append(names.index(bound.upper()) + low)
+        elif bound.isdigit():
+            numbers.append(int(bound))
+        else:
+            return f"has an invalid value '{bound}'"
+    if any(not low <= n <= high for n in numbers):
+        return f"is out of range {low}-{high}"
+    if len(numbers) == 2 and numbers[0] > numbers[1]:
+        return f"has a backwards range '{base}'"
+    return None
+
+
+__all__ = ["API_VERSION", "KIND", "TASK_KEYS", "compile_yaml_file", "compile_yaml_text"]
