@@ -11,7 +11,6 @@ building carries on, so one compile reports every problem of a workflow.
 from __future__ import annotations
 
 import sys
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol
@@ -532,83 +531,3 @@ class Promise:
         if self._node is not None:
             return f"<promise of task {self._node.name!r} outputs {list(self._node.output_names)}>"
         return "<promise (error)>" if self._expr is None else f"<promise {to_template(self._expr)}>"
-
-
-_BUILDER: ContextVar[Builder | None] = ContextVar("tether_workflow_builder", default=None)
-
-
-def active_builder() -> Builder | None:
-    """The builder of the workflow being compiled in this context, if any."""
-    return _BUILDER.get()
-
-
-class building:
-    """`with building(builder):` makes `builder` the active one for this context only."""
-
-    def __init__(self, builder: Builder):
-        self._builder = builder
-        self._token: Any = None
-
-    def __enter__(self) -> Builder:
-        self._token = _BUILDER.set(self._builder)
-        return self._builder
-
-    def __exit__(self, *exc: object) -> None:
-        _BUILDER.reset(self._token)
-
-
-def _require_builder(what: str) -> Builder:
-    builder = _BUILDER.get()
-    if builder is None:
-        raise RuntimeError(f"tether.{what}() is only meaningful inside a @tether.workflow body")
-    return builder
-
-
-class _ForeachBlock:
-    def __init__(self, items: Any, site: CallSite):
-        self._items = items
-        self._site = site
-        self._builder: Builder | None = None
-
-    def __enter__(self) -> Promise:
-        self._builder = _require_builder("foreach")
-        return self._builder.enter_foreach(self._items, self._site)
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._builder is not None
-        self._builder.exit_foreach()
-
-
-class _WhenBlock:
-    def __init__(self, condition: Any, site: CallSite):
-        self._condition = condition
-        self._site = site
-        self._builder: Builder | None = None
-
-    def __enter__(self) -> None:
-        self._builder = _require_builder("when")
-        self._builder.enter_when(self._condition, self._site)
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._builder is not None
-        self._builder.exit_when()
-
-
-def foreach(items: Any) -> _ForeachBlock:
-    """Fan out: every task called in the block runs once per element of `items` (a list promise).
-
-        with tether.foreach(shards) as shard:
-            cleaned = preprocess(shard=shard)
-        train(data=cleaned)          # after the block, cleaned is the list of all results
-    """
-    return _ForeachBlock(items, caller())
-
-
-def when(condition: Any) -> _WhenBlock:
-    """Run the tasks called in the block only if `condition` holds at run time.
-
-        with tether.when(metrics.accuracy > 0.9):
-            publish(model=model)
-    """
-    return _WhenBlock(condition, caller())
-

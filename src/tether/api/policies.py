@@ -8,10 +8,12 @@ bad value as a diagnostic at the decorator's line instead of raising at import t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Mapping, Union
+from typing import TYPE_CHECKING, Mapping, Union
 
-Duration = Union[str, int, float, timedelta]
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+Duration = Union[str, int, float, "timedelta"]
 """`"90s"`, `"1h30m"`, a number of seconds, or a timedelta."""
 
 Quantity = Union[str, int, float]

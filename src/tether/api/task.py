@@ -9,10 +9,12 @@ lives in a temporary directory, so unit tests of user code need no runner.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Generic, Mapping, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Sequence, TypeVar, overload
 
-from .graph import active_builder, caller
-from .policies import Cache, Checkpoint, Duration, Interruptible, Resources, Retry, Secret, TaskOptions
+from .building import active_builder
+
+if TYPE_CHECKING:
+    from .policies import Cache, Checkpoint, Duration, Interruptible, Resources, Retry, Secret, TaskOptions
 
 try:  # Python 3.10+: ParamSpec keeps the decorated function's signature for type checkers
     from typing import ParamSpec
@@ -28,7 +30,7 @@ class TaskFunction(Generic[P, R]):
 
     __wrapped__: Callable[P, R]
 
-    def __init__(self, fn: Callable[P, R], options: TaskOptions):
+    def __init__(self, fn: Callable[P, R], options: "TaskOptions"):
         functools.update_wrapper(self, fn)
         self.options = options
 
@@ -42,6 +44,8 @@ class TaskFunction(Generic[P, R]):
         the way it reads). Anywhere else: run the function."""
         builder = active_builder()
         if builder is not None:
+            from .graph import caller
+
             return builder.add_call(self, args, kwargs, caller())  # type: ignore[return-value]
         return self.run_locally(*args, **kwargs)
 
@@ -57,6 +61,8 @@ class TaskFunction(Generic[P, R]):
         import uuid
 
         from ..runtime.checkpoint import Checkpoint as CheckpointStore
+
+        from .policies import Checkpoint
 
         checkpoint = self.options.checkpoint
         keep = checkpoint.keep if isinstance(checkpoint, Checkpoint) else None
@@ -115,6 +121,8 @@ def task(
     `interruptible=True`, `checkpoint=tether.Checkpoint(keep=2)`,
     `resources=tether.Resources(cpu="2", memory="4Gi", gpu=1)`, `timeout="2h"`, ...).
     Usable bare (`@tether.task`) or called (`@tether.task(retries=3)`)."""
+    from .policies import TaskOptions
+
     options = TaskOptions(
         name=name,
         retries=retries,

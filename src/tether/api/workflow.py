@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Generic, Mapping, TypeVar, overload
 
-from .graph import active_builder
+from .building import active_builder
 
 try:
     from typing import ParamSpec

@@ -23,7 +23,8 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
-from ..api.graph import BuildError, Builder, CallSite, Node, Promise, TaskInterface, building
+from ..api.building import building
+from ..api.graph import BuildError, Builder, CallSite, Node, Promise, TaskInterface
 from ..api.task import TaskFunction
 from ..api.workflow import WorkflowFunction
 from .diagnostics import Diagnostics, Span, did_you_mean
