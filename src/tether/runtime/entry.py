@@ -50,6 +50,7 @@ from .inputs import InputError, ValueResolver, parse_node_id, resolve_item, reso
 from .outcome import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECOVERABLE, EXIT_SUCCESS, EXIT_USAGE, Budget
 from .outputs import OutputError, outputs_from_return, validate_outputs
 from .store import RunNotFound, StoreError
+from .task_env import SecretNotFound, task_environment
 
 if TYPE_CHECKING:
     from ..compiler.ir import Task
@@ -198,8 +199,6 @@ class _Attempt:
         try:
             resolver = ValueResolver(self.store, self.run_id, self.record.workflow, self.record.params)
             has_item, item = resolve_item(resolver, self.task, self.index)
-            from .task_env import SecretNotFound, task_environment
-
             env = task_environment(self.task, self.run_id, self.node_id, self.number)
         except (InputError, SecretNotFound) as exc:
             return self._fatal(str(exc))
