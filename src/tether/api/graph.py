@@ -128,7 +128,7 @@ class Builder:
         if args:
             example = ", ".join(f"{name}=..." for name in (interface.inputs if interface else ())) or "name=value"
             self.reporter.error(
-                "E150",
+                "E123",
                 f"task '{node.name}' was called with {len(args)} positional argument(s); task calls take keywords only",
                 site,
                 f"name every input: {getattr(task, '__name__', 'task')}({example})",
@@ -140,7 +140,7 @@ class Builder:
                 guess = did_you_mean(name, interface.inputs)
                 known = ", ".join(interface.inputs) or "none"
                 self.reporter.error(
-                    "E151",
+                    "E124",
                     f"task '{node.name}' has no input '{name}'",
                     site,
                     f"did you mean '{guess}'?" if guess else f"its inputs are: {known}",
@@ -153,7 +153,7 @@ class Builder:
             missing = [name for name in interface.inputs if name in interface.required and name not in kwargs]
             if missing:
                 self.reporter.error(
-                    "E152",
+                    "E125",
                     f"task '{node.name}' is missing required input(s): {', '.join(missing)}",
                     site,
                     "pass them as keywords, or give the function's parameters defaults",
@@ -193,7 +193,7 @@ class Builder:
             return None if any(item is None for item in items) else E.ListExpr(tuple(items))  # type: ignore[arg-type]
         if isinstance(value, dict) and _holds_promise(value):
             self.reporter.error(
-                "E153",
+                "E213",
                 f"{what}: a dict cannot hold promises",
                 site,
                 "pass each promise as its own task input, or build the dict inside a task",
@@ -202,7 +202,7 @@ class Builder:
         literal = _json_literal(value)
         if literal is _NOT_JSON:
             self.reporter.error(
-                "E153",
+                "E213",
                 f"{what}: a {type(value).__name__} cannot be passed to a task",
                 site,
                 "task inputs are promises or JSON values: None, bool, int, float, str, lists and dicts of them",
@@ -215,7 +215,7 @@ class Builder:
     def enter_foreach(self, items: Any, site: CallSite) -> "Promise":
         if self._foreach:
             self.reporter.error(
-                "E154",
+                "E128",
                 "tether.foreach cannot be nested",
                 site,
                 "a task fans out over one list; flatten the list in a task first",
@@ -235,7 +235,7 @@ class Builder:
             expr = condition._value(site)
         else:
             self.reporter.error(
-                "E155",
+                "E128",
                 f"tether.when needs a condition built from promises, not a {type(condition).__name__}",
                 site,
                 "compare task outputs or workflow inputs, e.g. tether.when(metrics.accuracy > 0.9); "
@@ -354,14 +354,14 @@ class Promise:
                 return Ref("tasks", names[0], node.name)
             if not names:
                 self._builder.reporter.error(
-                    "E250",
+                    "E214",
                     f"task '{node.name}' returns nothing, so its result cannot be passed on",
                     site,
                     f"to run something after it without data, use .after(): other(...).after({node.name.replace('-', '_')})",
                 )
             else:
                 self._builder.reporter.error(
-                    "E250",
+                    "E214",
                     f"task '{node.name}' has several outputs ({', '.join(names)}); pick one",
                     site,
                     f"pass e.g. promise.{names[0]}, or unpack: {', '.join(names)} = {node.name.replace('-', '_')}(...)",
@@ -369,7 +369,7 @@ class Promise:
             return None
         if self._scope is not None and not self._scope.active:
             self._builder.reporter.error(
-                "E156",
+                "E205",
                 "a tether.foreach item was used outside its `with` block",
                 site,
                 "call the tasks that use the item inside the `with tether.foreach(...)` block",
@@ -397,7 +397,7 @@ class Promise:
 
             guess = did_you_mean(name, node.output_names)
             self._builder.reporter.error(
-                "E251",
+                "E303",
                 f"task '{node.name}' has no output '{name}'",
                 caller(),
                 f"did you mean '{guess}'?" if guess else f"its outputs are: {', '.join(node.output_names) or 'none'}",
@@ -416,7 +416,7 @@ class Promise:
             return self._derive(None)
         if not isinstance(base, Ref) or not isinstance(key, (str, int)) or isinstance(key, bool):
             self._builder.reporter.error(
-                "E157", "only a task output, a workflow input or a foreach item can be indexed", caller()
+                "E207", "only a task output, a workflow input or a foreach item can be indexed", caller()
             )
             return self._derive(None)
         return self._derive(Ref(base.root, base.name, base.task, base.path + (key,)))
@@ -426,7 +426,7 @@ class Promise:
         if node is not None and len(node.output_names) > 1:
             return iter([getattr(self, name) for name in node.output_names])
         raise BuildError(
-            "E158",
+            "E129",
             "a promise cannot be iterated while the workflow is being built",
             "fan out with `with tether.foreach(items) as item: ...`",
         )
@@ -437,7 +437,7 @@ class Promise:
         """Run this task only after `others` finished, without passing data. Returns self."""
         site = caller()
         if self._node is None:
-            self._builder.reporter.error("E159", ".after() applies to a task call's promise", site)
+            self._builder.reporter.error("E128", ".after() applies to a task call's promise", site)
             return self
         flat: list[Any] = []
         for other in others:
@@ -447,7 +447,7 @@ class Promise:
                 self._node.after.append((other._node.name, site))
             elif not (isinstance(other, Promise) and other._broken):
                 self._builder.reporter.error(
-                    "E159",
+                    "E128",
                     f".after() takes promises of task calls, not a {type(other).__name__}",
                     site,
                     "pass what an earlier task call returned: train(...).after(prepare)",
@@ -509,7 +509,7 @@ class Promise:
 
     def __bool__(self) -> bool:
         raise BuildError(
-            "E160",
+            "E129",
             "a promise has no truth value while the workflow is being built",
             "use `with tether.when(condition):` to run tasks conditionally, and & | ~ instead of and/or/not",
         )

@@ -18,7 +18,7 @@ from ..api.files import Dir, File
 from ..api.graph import TaskInterface
 from .diagnostics import Diagnostics
 from .python_source import SourceIndex
-from .types import BOOL, DIR, FILE, FLOAT, INT, STR, Type, accepts_value, dict_of, list_of
+from .types import BOOL, DIR, FILE, FLOAT, INT, STR, Type, dict_of, list_of
 
 _SCALARS: dict[Any, Type] = {int: INT, float: FLOAT, bool: BOOL, str: STR, File: FILE, Dir: DIR}
 
@@ -118,21 +118,21 @@ def _parameters(
     for param in inspect.signature(fn).parameters.values():
         span = index.parameter_span(code, param.name)
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            diags.error("E252", f"{what} cannot take *{param.name}: every input needs a name and a type", span, "list the inputs as named parameters")
+            diags.error("E210", f"{what} cannot take *{param.name}: every input needs a name and a type", span, "list the inputs as named parameters")
             ok = False
             continue
         if param.kind is param.POSITIONAL_ONLY:
-            diags.error("E252", f"parameter '{param.name}' of {what} is positional-only; inputs are passed by name", span, "remove the '/' from the signature")
+            diags.error("E210", f"parameter '{param.name}' of {what} is positional-only; inputs are passed by name", span, "remove the '/' from the signature")
             ok = False
             continue
         if not annotations.has(param.name):
-            diags.error("E252", f"parameter '{param.name}' of {what} has no type annotation", span, f"{_TYPES_HINT}, e.g. {param.name}: int")
+            diags.error("E210", f"parameter '{param.name}' of {what} has no type annotation", span, f"{_TYPES_HINT}, e.g. {param.name}: int")
             ok = False
             continue
         try:
             ptype = tether_type(annotations.resolve(param.name))
         except UnsupportedAnnotation as exc:
-            diags.error("E253", f"parameter '{param.name}' of {what}: {exc}", span, exc.hint)
+            diags.error("E211", f"parameter '{param.name}' of {what}: {exc}", span, exc.hint)
             ok = False
             continue
         has_default = param.default is not param.empty
@@ -144,13 +144,13 @@ def _outputs(fn: Callable[..., Any], what: str, index: SourceIndex, diags: Diagn
     code = fn.__code__
     annotations = _Annotations(fn)
     if not annotations.has("return"):
-        diags.error("E252", f"{what} has no return annotation", index.def_span(code), "annotate what it returns, e.g. -> int, or -> None when it returns nothing")
+        diags.error("E210", f"{what} has no return annotation", index.def_span(code), "annotate what it returns, e.g. -> int, or -> None when it returns nothing")
         return None
     span = index.return_span(code)
     try:
         annotation = annotations.resolve("return")
     except UnsupportedAnnotation as exc:
-        diags.error("E253", f"return type of {what}: {exc}", span, exc.hint)
+        diags.error("E211", f"return type of {what}: {exc}", span, exc.hint)
         return None
     if annotation is None or annotation is type(None):
         return ()
@@ -159,24 +159,24 @@ def _outputs(fn: Callable[..., Any], what: str, index: SourceIndex, diags: Diagn
         try:
             hints = typing.get_type_hints(annotation, include_extras=True)
         except Exception as exc:
-            diags.error("E253", f"fields of {annotation.__name__} cannot be resolved ({type(exc).__name__}: {exc})", span)
+            diags.error("E211", f"fields of {annotation.__name__} cannot be resolved ({type(exc).__name__}: {exc})", span)
             return None
         ok = True
         for name in annotation._fields:
             if name not in hints:
-                diags.error("E252", f"field '{name}' of {annotation.__name__} has no type annotation", span, "declare it with typing.NamedTuple: class Out(NamedTuple): name: int")
+                diags.error("E210", f"field '{name}' of {annotation.__name__} has no type annotation", span, "declare it with typing.NamedTuple: class Out(NamedTuple): name: int")
                 ok = False
                 continue
             try:
                 outputs.append((name, tether_type(hints[name])))
             except UnsupportedAnnotation as exc:
-                diags.error("E253", f"output '{name}' of {what}: {exc}", span, exc.hint)
+                diags.error("E211", f"output '{name}' of {what}: {exc}", span, exc.hint)
                 ok = False
         return tuple(outputs) if ok else None
     try:
         return (("result", tether_type(annotation)),)
     except UnsupportedAnnotation as exc:
-        diags.error("E253", f"return type of {what}: {exc}", span, exc.hint)
+        diags.error("E211", f"return type of {what}: {exc}", span, exc.hint)
         return None
 
 
@@ -196,7 +196,7 @@ def task_interface(task: Any, index: SourceIndex, diags: Diagnostics) -> TaskInt
     ok = True
     if ref is None:
         diags.error(
-            "E164",
+            "E126",
             f"{what} is defined inside a function or class ({fn.__qualname__}); the runtime cannot import it",
             index.def_span(fn.__code__),
             "define tasks at module level",
@@ -226,17 +226,18 @@ def workflow_parameters(workflow: Any, index: SourceIndex, diags: Diagnostics) -
     for param in params:
         if param.has_default:
             default = _plain(param.default)
-            if default is _NOT_PLAIN or not accepts_value(param.type, default):
+            if default is _NOT_PLAIN:  # a JSON default of the wrong type is left to validation
                 diags.error(
-                    "E254",
+                    "E208",
                     f"default {param.default!r} of input '{param.name}' is not a {param.type}",
                     index.parameter_span(fn.__code__, param.name),
                     "a workflow input's default is a JSON value of its type",
                 )
-                continue
-            param = Parameter(param.name, param.type, True, default)
+                param = Parameter(param.name, param.type, False, None)
+            else:
+                param = Parameter(param.name, param.type, True, default)
         checked.append(param)
-    return checked if len(checked) == len(params) else None
+    return checked
 
 
 _NOT_PLAIN = object()

@@ -192,12 +192,12 @@ def _outputs(
         named = list(zip(returned._fields, returned))
     elif isinstance(returned, dict):
         if not all(isinstance(k, str) and k.isidentifier() for k in returned):
-            diags.error("E166", "workflow output names must be identifiers", span, "return {'accuracy': metrics.accuracy, ...}")
+            diags.error("E127", "workflow output names must be identifiers", span, "return {'accuracy': metrics.accuracy, ...}")
             return ()
         named = list(returned.items())
     elif isinstance(returned, (tuple, list)):
         diags.error(
-            "E166",
+            "E127",
             f"workflow '{workflow.workflow_name}' returns a {type(returned).__name__}; outputs need names",
             span,
             "return a NamedTuple or a dict of promises: return {'model': model, 'accuracy': metrics.accuracy}",
@@ -266,7 +266,7 @@ class _importing:
         stem = path.stem
         if not stem.isidentifier():
             self.diags.error(
-                "E161",
+                "E120",
                 f"'{path.name}' cannot be imported: '{stem}' is not a valid module name",
                 Span(display_path(str(path)), 1, 1),
                 "rename the file with letters, digits and underscores (the runtime imports tasks as MODULE:function)",
@@ -295,7 +295,7 @@ class _importing:
         except ModuleNotFoundError as exc:
             if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
                 self.diags.error(
-                    "E161",
+                    "E120",
                     f"no module named '{exc.name}'",
                     None,
                     "give a file (path/to/file.py:WORKFLOW), or run from the directory that holds the package",
@@ -321,7 +321,7 @@ def _not_a_workflow(
     if value is None:
         guess = did_you_mean(attribute, workflows)
         hint = f"did you mean '{guess}'?" if guess else (f"its workflows: {', '.join(workflows)}" if workflows else "decorate a function with @tether.workflow")
-        diags.error("E162", f"'{target}' has no workflow '{attribute}'", span, hint)
+        diags.error("E121", f"'{target}' has no workflow '{attribute}'", span, hint)
         return
     if isinstance(value, TaskFunction):
         hint = "compile a @tether.workflow that calls this task"
@@ -329,7 +329,7 @@ def _not_a_workflow(
         hint = "decorate it with @tether.workflow" + (f" (workflows here: {', '.join(workflows)})" if workflows else "")
     if callable(value) and hasattr(value, "__code__"):
         span = index.def_span(value.__code__)
-    diags.error("E162", f"'{attribute}' in '{target}' is not a @tether.workflow", span, hint)
+    diags.error("E121", f"'{attribute}' in '{target}' is not a @tether.workflow", span, hint)
 
 
 def _report_exception(
@@ -341,7 +341,7 @@ def _report_exception(
         end = exc.end_offset if exc.end_lineno == exc.lineno and exc.end_offset and exc.end_offset > col else 0
         index.lines(exc.filename)
         span = Span(display_path(exc.filename), exc.lineno, col, exc.lineno if end else 0, end or 0)
-        diags.error("E161", f"{what}: invalid Python syntax: {exc.msg}", span, None)
+        diags.error("E120", f"{what}: invalid Python syntax: {exc.msg}", span, None)
         return
     where = _user_frame(exc.__traceback__)
     span = index.span(where[0], where[1]) if where else (index.def_span(code) if code is not None else None)
@@ -354,7 +354,7 @@ def _report_exception(
         hint = "a workflow body only wires tasks together: compute with the values inside a task"
     elif isinstance(exc, ImportError):
         hint = "the spec's directory is on sys.path; install or vendor other dependencies"
-    diags.error("E161" if code is None else "E163", f"{what}: {message}", span, hint)
+    diags.error("E120" if code is None else "E122", f"{what}: {message}", span, hint)
 
 
 def _user_frame(tb: TracebackType | None) -> tuple[str, int] | None:
