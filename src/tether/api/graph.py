@@ -78,7 +78,11 @@ class TaskInterface:
 class Reporter(Protocol):
     """What the builder needs from the compiler: a place for errors, and task interfaces."""
 
-    def error(self, code: str, message: str, site: CallSite | None, hint: str | None = None) -> None: ...
+    def error(
+        self, code: str, message: str, site: CallSite | None, hint: str | None = None, keyword: str | None = None
+    ) -> None:
+        """Report at `site`; with `keyword`, at that keyword argument of the call at `site`."""
+
 
     def interface(self, task: Any) -> TaskInterface | None: ...
 
@@ -133,6 +137,7 @@ class Builder:
                 site,
                 f"name every input: {getattr(task, '__name__', 'task')}({example})",
             )
+        unknown = False
         for name, value in kwargs.items():
             if interface is not None and name not in interface.inputs:
                 from ..compiler.diagnostics import did_you_mean
@@ -144,12 +149,14 @@ class Builder:
                     f"task '{node.name}' has no input '{name}'",
                     site,
                     f"did you mean '{guess}'?" if guess else f"its inputs are: {known}",
+                    keyword=name,
                 )
+                unknown = True
                 continue
-            expr = self.to_expr(value, site, f"input '{name}' of task '{node.name}'")
+            expr = self.to_expr(value, site, f"input '{name}' of task '{node.name}'", keyword=name)
             if expr is not None:
                 node.bindings[name] = expr
-        if interface is not None:
+        if interface is not None and not args and not unknown:  # else the real mistake is already reported
             missing = [name for name in interface.inputs if name in interface.required and name not in kwargs]
             if missing:
                 self.reporter.error(
@@ -176,20 +183,20 @@ class Builder:
 
     # -- values
 
-    def to_expr(self, value: Any, site: CallSite, what: str) -> "Expr | None":
+    def to_expr(self, value: Any, site: CallSite, what: str, keyword: str | None = None) -> "Expr | None":
         """The IR expression for a Python value passed to a task; None (reported) when it has none."""
         from ..compiler import expr as E
 
         if isinstance(value, Promise):
-            return value._value(site)
+            return value._value(site, keyword)
         if isinstance(value, str) and "${{" in value:
             try:
                 return E.parse_template(value)
             except E.ExprSyntaxError as exc:
-                self.reporter.error("E201", f"{what}: {exc}", site, exc.hint)
+                self.reporter.error("E201", f"{what}: {exc}", site, exc.hint, keyword)
                 return None
         if isinstance(value, (list, tuple)) and _holds_promise(value):
-            items = [self.to_expr(item, site, what) for item in value]
+            items = [self.to_expr(item, site, what, keyword) for item in value]
             return None if any(item is None for item in items) else E.ListExpr(tuple(items))  # type: ignore[arg-type]
         if isinstance(value, dict) and _holds_promise(value):
             self.reporter.error(
@@ -197,6 +204,7 @@ class Builder:
                 f"{what}: a dict cannot hold promises",
                 site,
                 "pass each promise as its own task input, or build the dict inside a task",
+                keyword,
             )
             return None
         literal = _json_literal(value)
@@ -206,6 +214,7 @@ class Builder:
                 f"{what}: a {type(value).__name__} cannot be passed to a task",
                 site,
                 "task inputs are promises or JSON values: None, bool, int, float, str, lists and dicts of them",
+                keyword,
             )
             return None
         return E.Literal(literal)
@@ -213,6 +222,8 @@ class Builder:
     # -- scopes
 
     def enter_foreach(self, items: Any, site: CallSite) -> "Promise":
+        from ..compiler.expr import Literal, Ref
+
         if self._foreach:
             self.reporter.error(
                 "E128",
@@ -220,9 +231,10 @@ class Builder:
                 site,
                 "a task fans out over one list; flatten the list in a task first",
             )
+            outer = self._foreach[-1]  # keep fanning out over the outer list: no follow-on errors
+            self._foreach.append(_ForeachScope(outer.items, outer.site))
+            return Promise(self)
         expr = self.to_expr(items, site, "the list of tether.foreach")
-        from ..compiler.expr import Literal, Ref
-
         scope = _ForeachScope(expr if expr is not None else Literal(()), site)
         self._foreach.append(scope)
         return Promise(self, _expr=Ref("item") if expr is not None else None, _scope=scope)
@@ -341,8 +353,8 @@ class Promise:
         """An error was already reported for this value; anything built from it stays quiet."""
         return self._expr is None and self._node is None
 
-    def _value(self, site: CallSite) -> "Expr | None":
-        """The expression this promise stands for when used as a value."""
+    def _value(self, site: CallSite, keyword: str | None = None) -> "Expr | None":
+        """The expression this promise stands for when used as a value (`keyword`: where it was passed)."""
         node = self._node
         if node is not None:
             if node.interface is None:
@@ -358,6 +370,7 @@ class Promise:
                     f"task '{node.name}' returns nothing, so its result cannot be passed on",
                     site,
                     f"to run something after it without data, use .after(): other(...).after({node.name.replace('-', '_')})",
+                    keyword,
                 )
             else:
                 self._builder.reporter.error(
@@ -365,6 +378,7 @@ class Promise:
                     f"task '{node.name}' has several outputs ({', '.join(names)}); pick one",
                     site,
                     f"pass e.g. promise.{names[0]}, or unpack: {', '.join(names)} = {node.name.replace('-', '_')}(...)",
+                    keyword,
                 )
             return None
         if self._scope is not None and not self._scope.active:
@@ -373,6 +387,7 @@ class Promise:
                 "a tether.foreach item was used outside its `with` block",
                 site,
                 "call the tasks that use the item inside the `with tether.foreach(...)` block",
+                keyword,
             )
             return None
         return self._expr

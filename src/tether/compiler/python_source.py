@@ -105,6 +105,16 @@ class SourceIndex:
                     return node
         return None
 
+    def keyword_span(self, site: CallSite, keyword: str) -> Span | None:
+        """The span of `keyword=value` in the call at `site`, if it can be found."""
+        call = self.call_at(site)
+        if call is None:
+            return None
+        for kw in call.keywords:
+            if kw.arg == keyword:
+                return self.node_span(site.file, kw)
+        return None
+
     def keyword_value_span(self, site: CallSite, keyword: str) -> Span | None:
         """The span of the value in `keyword=value` of the call at `site`, if it can be found."""
         call = self.call_at(site)

@@ -115,8 +115,13 @@ class _Reporter:
         self._interfaces: dict[TaskFunction[..., Any], TaskInterface | None] = {}
         self._fields: dict[TaskFunction[..., Any], dict[str, Any]] = {}
 
-    def error(self, code: str, message: str, site: CallSite | None, hint: str | None = None) -> None:
-        self.diags.error(code, message, self.index.site_span(site) if site else None, hint)
+    def error(
+        self, code: str, message: str, site: CallSite | None, hint: str | None = None, keyword: str | None = None
+    ) -> None:
+        span = None
+        if site is not None:
+            span = (self.index.keyword_span(site, keyword) if keyword else None) or self.index.site_span(site)
+        self.diags.error(code, message, span, hint)
 
     def interface(self, task: Any) -> TaskInterface | None:
         if task not in self._interfaces:
@@ -161,11 +166,12 @@ def _task(node: Node, reporter: _Reporter) -> Task:
         spans["when"] = index.site_span(node.when_site)
     if node.foreach_site is not None:
         spans["foreach"] = index.site_span(node.foreach_site)
+    fn = node.task.__wrapped__
     return Task(
         name=node.name,
-        python=interface.python if interface else None,
+        python=interface.python if interface else f"{fn.__module__}:{fn.__qualname__}",  # broken: reported
         inputs=tuple(bindings),
-        outputs=tuple(Output(name, type_, index.return_span(node.task.__wrapped__.__code__)) for name, type_ in (interface.outputs if interface else ())),
+        outputs=tuple(Output(name, type_, index.return_span(fn.__code__)) for name, type_ in (interface.outputs if interface else ())),
         after=after,
         when=node.when,
         foreach=node.foreach,
@@ -314,10 +320,6 @@ def _not_a_workflow(
 ) -> None:
     workflows = sorted(name for name, obj in vars(module).items() if isinstance(obj, WorkflowFunction))
     span = None
-    module_file = getattr(module, "__file__", None)
-    if module_file:
-        span = Span(display_path(module_file), 1, 1)
-        index.lines(module_file)
     if value is None:
         guess = did_you_mean(attribute, workflows)
         hint = f"did you mean '{guess}'?" if guess else (f"its workflows: {', '.join(workflows)}" if workflows else "decorate a function with @tether.workflow")
@@ -327,8 +329,9 @@ def _not_a_workflow(
         hint = "compile a @tether.workflow that calls this task"
     else:
         hint = "decorate it with @tether.workflow" + (f" (workflows here: {', '.join(workflows)})" if workflows else "")
-    if callable(value) and hasattr(value, "__code__"):
-        span = index.def_span(value.__code__)
+    function = getattr(value, "__wrapped__", value)
+    if callable(function) and hasattr(function, "__code__"):
+        span = index.def_span(function.__code__)
     diags.error("E121", f"'{attribute}' in '{target}' is not a @tether.workflow", span, hint)
 
 
@@ -341,7 +344,7 @@ def _report_exception(
         end = exc.end_offset if exc.end_lineno == exc.lineno and exc.end_offset and exc.end_offset > col else 0
         index.lines(exc.filename)
         span = Span(display_path(exc.filename), exc.lineno, col, exc.lineno if end else 0, end or 0)
-        diags.error("E120", f"{what}: invalid Python syntax: {exc.msg}", span, None)
+        diags.error("E120", f"{what}: SyntaxError: {exc.msg}", span, None)
         return
     where = _user_frame(exc.__traceback__)
     span = index.span(where[0], where[1]) if where else (index.def_span(code) if code is not None else None)
