@@ -139,14 +139,13 @@ def test_the_recoverable_failure_after_the_budget_is_fatal(disk_store: RunStore,
 
 
 def test_seed_use_checkpoint_resumes_across_attempts(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path) -> None:
-    task = _task(
-        "use-checkpoint",
-        python="exec_seed:use_checkpoint",
-        inputs={"n_iterations": ("int", "${{ inputs.n_iterations }}")},
-        outputs={"result": "int"},
-        retry=ir.RetryPolicy(3),
-    )
-    run_id = _create(disk_store, task, inputs=(ir.WorkflowInput("n_iterations", parse_type("int"), True, 10),), params={"n_iterations": 10})
+    """The seed, compiled by the Python front end, needs exactly 4 attempts for n_iterations=10."""
+    from tether.compiler.load import load
+
+    workflow = load(f"{TASKS_DIR}/exec_seed.py:checkpointing_example").workflow
+    assert workflow is not None
+    run_id = disk_store.new_run_id()
+    disk_store.create_run(run_id, RunRecord(workflow, {"n_iterations": 10}, "exec_seed.py:checkpointing_example", (TASKS_DIR,)))
     codes = [_exec(disk_store, run_id, "use-checkpoint", n, tether_env, tmp_path).returncode for n in (1, 2, 3, 4)]
     assert codes == [75, 75, 75, 0]
     assert disk_store.read_outputs(run_id, "use-checkpoint") == {"result": 9}
@@ -423,3 +422,10 @@ def test_an_attempt_on_s3_resumes_from_the_checkpoint_the_last_one_wrote(
     assert codes == [75, 75]
     assert [a.checkpoint_seq for a in store.attempts(run_id, "use-checkpoint")] == [3, 6]
     assert store.checkpoint(run_id, "use-checkpoint", 3, keep=3).read() == b"6"
+
+
+def test_a_task_that_calls_sys_exit_fails_instead_of_vanishing(memory_store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
+    run_id = _create(memory_store, _task("exits", python="exec_steps:exits", outputs={"result": "int"}, retry=ir.RetryPolicy(2)))
+    assert run_attempt(memory_store, run_id, "exits", 1) == 1
+    assert "the task called sys.exit(3) instead of returning" in capsys.readouterr().err
+    assert _outcomes(memory_store, run_id, "exits") == [("fatal", 1)]

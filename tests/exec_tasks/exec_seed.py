@@ -7,6 +7,7 @@ RETRIES = 3
 
 
 # Define a task to iterate precisely `n_iterations`, checkpoint its state, and recover from simulated failures.
+@tether.task(retries=RETRIES)
 def use_checkpoint(n_iterations: int) -> int:
     cp = tether.current_context().checkpoint
     prev = cp.read()
@@ -25,3 +26,8 @@ def use_checkpoint(n_iterations: int) -> int:
         # Save progress state. It is also entirely possible to save state every few intervals
         cp.write(f"{index + 1}".encode())
     return index
+
+
+@tether.workflow
+def checkpointing_example(n_iterations: int) -> int:
+    return use_checkpoint(n_iterations=n_iterations)

@@ -104,3 +104,9 @@ def _logged(fn: Callable[..., Any]) -> Callable[..., Any]:
 @_logged
 def decorated(x: int) -> int:
     return x + 1
+
+
+def exits() -> int:
+    import sys
+
+    sys.exit(3)

@@ -234,6 +234,10 @@ class _Attempt:
         except Exception as exc:
             _print_user_traceback(exc)
             return self._fatal(f"{type(exc).__name__}: {exc}", "only tether.RecoverableError is retried")
+        except SystemExit as exc:  # a task that exits has not returned its outputs
+            return self._fatal(f"the task called sys.exit({exc.code!r}) instead of returning")
+        except KeyboardInterrupt:  # Ctrl-C on a `tether exec` in a terminal: stopped, like SIGTERM
+            return self._interrupted()
         try:
             outputs = validate_outputs(self.task, outputs_from_return(self.task, value))
         except OutputError as exc:
@@ -325,9 +329,10 @@ def _checkpoint_seq(checkpoint: "Checkpoint | None") -> int | None:
 def _import_task(ref: str, code_paths: tuple[str, ...]) -> Callable[..., Any]:
     """`module:function` -> the plain function (a decorated task's `__wrapped__`)."""
     module_name, _, attribute = ref.partition(":")
-    for path in reversed(code_paths):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    for path in reversed(code_paths):  # first on sys.path, so the spec's own modules win
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
     obj: Any = importlib.import_module(module_name)
     for part in attribute.split("."):
         obj = getattr(obj, part)

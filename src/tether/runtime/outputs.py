@@ -14,6 +14,8 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .inputs import coerce
+
 if TYPE_CHECKING:
     from ..compiler.ir import Task
 
@@ -87,5 +89,5 @@ def validate_outputs(task: "Task", outputs: Mapping[str, Any]) -> dict[str, Any]
             json.dumps(value, allow_nan=True)
         except (TypeError, ValueError) as exc:
             raise OutputError(f"output {output.name!r} of {task.name} is not a JSON value: {exc}") from None
-        checked[output.name] = value
+        checked[output.name] = coerce(value, output.type)
     return checked
