@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compile scale: best of {args.repeat} after a warm-up; YAML via {flavour}; python {sys.version.split()[0]}")
         print("raw = yaml.load of the file (baseline); compose = yaml.compose (node tree with marks);")
         print("tether = load(): read + YAML + IR + validation + canonical order (everything `tether check` does)\n")
-        columns = f"{'shape':<7} {'tasks':>6} {'raw ms':>9} {'compose ms':>11} {'tether ms':>10} {'us/task':>8} {'tether/raw':>10}"
+        columns = f"{'shape':<7} {'tasks':>6} {'KiB':>6} {'raw ms':>9} {'compose ms':>11} {'tether ms':>10} {'us/task':>8} {'tether/raw':>10}"
         print(columns)
         print("-" * len(columns))
         summary: list[str] = []
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 t = measure(path, repeat)
                 totals[n] = t["tether"]
                 print(
-                    f"{shape:<7} {n:>6} {t['raw'] * 1e3:>9.1f} {t['compose'] * 1e3:>11.1f} "
+                    f"{shape:<7} {n:>6} {path.stat().st_size / 1024:>6.0f} {t['raw'] * 1e3:>9.1f} {t['compose'] * 1e3:>11.1f} "
                     f"{t['tether'] * 1e3:>10.1f} {t['tether'] / n * 1e6:>8.1f} {t['tether'] / t['raw']:>10.2f}"
                 )
             if 5_000 in totals and 10_000 in totals:
