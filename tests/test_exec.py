@@ -170,6 +170,23 @@ def test_sigterm_flushes_runs_finally_and_exits_143(disk_store: RunStore, tether
     assert disk_store.checkpoint(run_id, "train", 2, keep=3).read() == b"step-41"
 
 
+def test_sigterm_during_checkpoint_writes_leaves_the_last_whole_checkpoint(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    task = _task("writer", python="exec_steps:checkpoint_forever", inputs={"ready_file": ("str", str(ready))}, outputs={"result": "int"}, interruptible=ir.InterruptPolicy(1))
+    run_id = _create(disk_store, task)
+    process = _exec(disk_store, run_id, "writer", 1, tether_env, tmp_path, background=True)
+    _wait_for(ready, process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    data = disk_store.checkpoint(run_id, "writer", 2, keep=3).read()
+    assert data is not None and len(data) == 8 * 131072
+    step = data[:8]
+    assert data == step * 131072  # one whole write, never a mix of two
+    [attempt] = disk_store.attempts(run_id, "writer")
+    assert attempt.checkpoint_seq == int(step) + 1  # the journal names the checkpoint read() returns
+
+
 def test_container_outputs_and_checkpoint_dir_survive_a_retry(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path) -> None:
     script = """
 import json, os, sys

@@ -110,3 +110,14 @@ def exits() -> int:
     import sys
 
     sys.exit(3)
+
+
+def checkpoint_forever(ready_file: str) -> int:
+    """Write 1 MB checkpoints back to back, so a SIGTERM lands in the middle of one."""
+    cp = tether.current_context().checkpoint
+    step = 0
+    while True:
+        cp.write((f"{step:08d}" * 131072).encode())
+        if step == 0:
+            Path(ready_file).write_text("ready")
+        step += 1

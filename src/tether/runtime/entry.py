@@ -336,7 +336,8 @@ def _import_task(ref: str, code_paths: tuple[str, ...]) -> Callable[..., Any]:
     obj: Any = importlib.import_module(module_name)
     for part in attribute.split("."):
         obj = getattr(obj, part)
-    return getattr(obj, "__wrapped__", obj)
+    function: Callable[..., Any] = getattr(obj, "__wrapped__", obj)
+    return function
 
 
 @contextmanager

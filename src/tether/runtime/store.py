@@ -386,7 +386,7 @@ class RunStore:
 
     def read_log(self, run_id: str, node_id: str, attempt: int) -> bytes | None:
         try:
-            return self.fs.cat_file(self.log_path(run_id, node_id, attempt))
+            return bytes(self.fs.cat_file(self.log_path(run_id, node_id, attempt)))
         except FileNotFoundError:
             return None
 
