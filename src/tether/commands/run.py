@@ -119,13 +119,14 @@ def run(args: argparse.Namespace) -> int:
         run_id = run_id or store.new_run_id()
         try:
             store.create_run(run_id, RunRecord(workflow, given, args.spec, _code_paths(args.spec)))
+            record = store.load_run(run_id)  # exactly what every attempt will see
         except (RunExists, StoreError) as exc:
             return _fail(str(exc), 1)
     assert run_id is not None
-    return _execute(args, store, run_id, workflow, values, interrupts, json)
+    return _execute(args, store, record, run_id, values, interrupts, json)
 
 
-def _execute(args, store, run_id, workflow, values, interrupts, json) -> int:  # type: ignore[no-untyped-def]
+def _execute(args, store, record, run_id, values, interrupts, json) -> int:  # type: ignore[no-untyped-def]
     from ..runtime import worker
     from ..runtime.executor import Executor
     from ..runtime.progress import LiveReporter, PlainReporter, summary
@@ -133,6 +134,7 @@ def _execute(args, store, run_id, workflow, values, interrupts, json) -> int:  #
     store_flag = "" if args.store is None else f" --store {store.uri}"
     verb = "resumed" if args.resume else "started"
     print(f"run {run_id} {verb}; resume with: tether run --resume {run_id}{store_flag}", file=sys.stderr, flush=True)
+    workflow = record.workflow
     if any(task.container is not None for task in workflow.tasks):
         print("note: container tasks run their commands on this machine; images are not pulled", file=sys.stderr)
     live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
@@ -147,6 +149,7 @@ def _execute(args, store, run_id, workflow, values, interrupts, json) -> int:  #
         interrupts=interrupts,
         reporter=reporter,
         resuming=bool(args.resume),
+        record=record,
     )
     try:
         report = executor.run()

@@ -36,7 +36,7 @@ from ..compiler.expr import EvaluationError, Expr, Ref, evaluate, refs
 from ..compiler.ir import Task, Workflow
 from . import retry
 from .interrupts import InterruptRequest
-from .store import AttemptRecord, RunStore
+from .store import AttemptRecord, RunRecord, RunStore
 from .worker import Attempt, launch
 
 KILL_GRACE_S = 10.0
@@ -82,6 +82,7 @@ class Node:
     checkpoint_marker: int | None = None  # newest checkpoint seq at launch, for "after first commit"
     message: str = ""
     outputs: dict[str, Any] | None = None
+    journal_checked: bool = False  # on resume: the store was asked whether this node is done
 
 
 @dataclass
@@ -183,10 +184,14 @@ class Executor:
     interrupts: Sequence[InterruptRequest] = ()
     reporter: Reporter = field(default_factory=Reporter)
     resuming: bool = False
+    record: RunRecord | None = None  # the run as load_run gives it; forked attempts reuse it
     kill_grace_s: float = KILL_GRACE_S
 
     def __post_init__(self) -> None:
         self._groups = {t.name: TaskGroup(t) for t in self.workflow.tasks}
+        self._upstream = {t.name: [u for u in t.upstream() if u in self._groups] for t in self.workflow.tasks}
+        self._data_upstream = {t.name: _data_upstream(t) for t in self.workflow.tasks}
+        self._unexpanded = list(self._groups.values())  # pending tasks, in topological order
         self._stopping = False  # a fatal failure: no new work
         self._signalled: int | None = None  # Ctrl-C / SIGTERM: interrupt running attempts
         self._started = time.monotonic()
@@ -253,10 +258,23 @@ class Executor:
     # ------------------------------------------------------------------ scheduling
 
     def _schedule(self) -> None:
-        """Expand tasks whose upstreams are done; launch what may run, up to max_parallel."""
-        for group in self._groups.values():
-            if group.nodes is None and group.status is Status.PENDING:
-                self._maybe_expand(group)
+        """Expand tasks whose upstreams are done; launch what may run, up to max_parallel.
+
+        Repeats until nothing changes: on resume a node found done in the store settles at
+        once, which may make its downstream tasks ready in the same pass.
+        """
+        progressed = True
+        while progressed:
+            progressed = False
+            for group in list(self._unexpanded):
+                if self._maybe_expand(group):
+                    self._unexpanded.remove(group)
+                    progressed = True
+            progressed |= self._launch_ready()
+
+    def _launch_ready(self) -> bool:
+        """Start ready nodes; True when a node settled without running (done earlier, stopped)."""
+        settled = False
         slots = self.max_parallel - len(self._running())
         now = time.monotonic()
         for node in self._nodes():
@@ -265,48 +283,53 @@ class Executor:
             ):
                 if self._stopping:
                     self._set(node, Status.STOPPED, node.message or "not started: the run stopped")
+                    settled = True
                     continue
-                if node.status is Status.PENDING and self.resuming and self._already_done(node):
+                if node.status is Status.PENDING and self.resuming and not node.journal_checked and self._already_done(node):
+                    settled = True
                     continue
                 if slots <= 0:
                     continue
                 self._start(node)
                 slots -= 1
+        return settled
 
-    def _maybe_expand(self, group: TaskGroup) -> None:
+    def _maybe_expand(self, group: TaskGroup) -> bool:
+        """Decide a ready task's fate: skipped, failed, or its nodes; False while it must wait."""
         task = group.task
-        upstream = [self._groups[name] for name in task.upstream() if name in self._groups]
+        upstream = [self._groups[name] for name in self._upstream[task.name]]
         states = [u.current_status() for u in upstream]
         if not all(s.terminal for s in states):
-            return
+            return False
         if self._stopping or any(s in (Status.FAILED, Status.STOPPED) for s in states):
             self._settle(group, Status.STOPPED, "not started: the run stopped")
-            return
-        skipped = sorted(u.task.name for u in upstream if u.current_status() is Status.SKIPPED and u.task.name in _data_upstream(task))
+            return True
+        skipped = sorted(u.task.name for u in upstream if u.current_status() is Status.SKIPPED and u.task.name in self._data_upstream[task.name])
         if skipped:
             self._settle(group, Status.SKIPPED, f"it reads outputs of skipped task {', '.join(skipped)}")
-            return
+            return True
         try:
             if task.when is not None and not evaluate(task.when, self._resolver()):
                 self._settle(group, Status.SKIPPED, "`when` is false")
-                return
+                return True
             items = evaluate(task.foreach, self._resolver()) if task.foreach is not None else None
         except (EvaluationError, LookupError) as exc:
             self._settle(group, Status.FAILED, f"cannot evaluate its expressions: {exc}")
             self._stopping = True
-            return
+            return True
         if items is None:
             group.nodes = [Node(task.name, task)]
         elif not isinstance(items, list):
             self._settle(group, Status.FAILED, f"`foreach` gave {type(items).__name__}, not a list")
             self._stopping = True
-            return
+            return True
         else:
             group.nodes = [Node(f"{task.name}[{i}]", task) for i in range(len(items))]
             if not items:
                 self.reporter.note(f"{task.name}: foreach over an empty list, nothing to run")
         for node in group.nodes:
             self.reporter.node_changed(self._view(node))
+        return True
 
     def _settle(self, group: TaskGroup, status: Status, message: str) -> None:
         group.status, group.message = status, message
@@ -314,6 +337,7 @@ class Executor:
 
     def _already_done(self, node: Node) -> bool:
         """On resume: a node with outputs is done; an attempt left without an end was lost."""
+        node.journal_checked = True
         outputs = self.store.read_outputs(self.run_id, node.node_id)
         attempts = self.store.attempts(self.run_id, node.node_id)
         node.number = max((a.number for a in attempts), default=0)
@@ -351,7 +375,7 @@ class Executor:
                 node.interrupt_at = node.started_at + after
             else:
                 node.checkpoint_marker = self._checkpoint_marker(node)
-        node.process = launch(self.store, self.run_id, node.node_id, node.number)
+        node.process = launch(self.store, self.run_id, node.node_id, node.number, self.record)
         self._set(node, Status.RUNNING, "")
 
     def _ended(self, node: Node, code: int) -> None:
@@ -370,11 +394,15 @@ class Executor:
                 code,
                 {"duration_s": duration, "message": f"timed out after {node.task.timeout_s}s"},
             )
-        attempts = self._close_journal(node, code, duration)
-        outcome = attempts[-1].outcome if attempts else None
         if node.interrupt is not None and not node.interrupt_sent:
             self.reporter.note(f"{node.node_id}: the interruption of attempt {node.number} never fired (it ended first)")
-        if outcome == "success":
+        if code == 0 and not node.timed_out:  # run_attempt exits 0 only after recording success
+            node.outputs = self.store.read_outputs(self.run_id, node.node_id)
+            if node.outputs is not None:
+                self._set(node, Status.DONE, "")
+                return
+        attempts = self._close_journal(node, code, duration)
+        if attempts[-1].outcome == "success":
             node.outputs = self.store.read_outputs(self.run_id, node.node_id) or {}
             self._set(node, Status.DONE, "")
             return

@@ -36,12 +36,14 @@ def _parse_value(text: str) -> Any:
 def bind(workflow: Workflow, pairs: Sequence[str]) -> BoundParams:
     problems: list[str] = []
     given: dict[str, Any] = {}
+    mentioned: set[str] = set()
     for pair in pairs:
         name, eq, text = pair.partition("=")
         name = name.strip()
         if not eq or not name:
             problems.append(f"-p {pair}: expected NAME=VALUE")
             continue
+        mentioned.add(name)
         declared = workflow.input(name)
         if declared is None:
             known = [i.name for i in workflow.inputs]
@@ -58,7 +60,7 @@ def bind(workflow: Workflow, pairs: Sequence[str]) -> BoundParams:
             problems.append(f"-p {name}={text}: expected {declared.type}, got {json.dumps(value)}")
             continue
         given[name] = value
-    missing = [i.name for i in workflow.inputs if not i.has_default and i.name not in given]
+    missing = [i.name for i in workflow.inputs if not i.has_default and i.name not in mentioned]
     if missing:
         listed = ", ".join(f"{name} ({workflow.input(name).type})" for name in missing)  # type: ignore[union-attr]
         example = " ".join(f"-p {name}=..." for name in missing)

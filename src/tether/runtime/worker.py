@@ -24,10 +24,7 @@ import sys
 import tempfile
 import traceback
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .store import RunStore
+from .store import RunRecord, RunStore
 
 LAUNCHER_ENV = "TETHER_LAUNCHER"
 
@@ -78,7 +75,7 @@ class Attempt:
             except ProcessLookupError:
                 pass
 
-    def finish_log(self, store: "RunStore", run_id: str) -> None:
+    def finish_log(self, store: RunStore, run_id: str) -> None:
         """Copy a temporary log to the store (object stores); local logs are already in place."""
         if not self.upload_log:
             return
@@ -98,7 +95,7 @@ def preload() -> None:
     from . import checkpoint, entry  # noqa: F401
 
 
-def _log_target(store: "RunStore", run_id: str, node_id: str, number: int) -> tuple[str, bool]:
+def _log_target(store: RunStore, run_id: str, node_id: str, number: int) -> tuple[str, bool]:
     from fsspec.implementations.local import LocalFileSystem
 
     if isinstance(store.fs, LocalFileSystem):
@@ -110,15 +107,19 @@ def _log_target(store: "RunStore", run_id: str, node_id: str, number: int) -> tu
     return path, True
 
 
-def launch(store: "RunStore", run_id: str, node_id: str, number: int) -> Attempt:
-    """Start attempt `number` of `node_id` in a new process and return at once."""
+def launch(store: RunStore, run_id: str, node_id: str, number: int, record: RunRecord | None = None) -> Attempt:
+    """Start attempt `number` of `node_id` in a new process and return at once.
+
+    `record` is the run as `store.load_run(run_id)` returns it; a forked attempt reuses it
+    instead of reading and parsing run.json again (it never changes once written).
+    """
     log_file, upload = _log_target(store, run_id, node_id, number)
     if fork_available():
-        return Attempt(node_id, number, _fork(store, run_id, node_id, number, log_file), log_file, upload)
+        return Attempt(node_id, number, _fork(store, run_id, node_id, number, log_file, record), log_file, upload)
     return _spawn(store, run_id, node_id, number, log_file, upload)
 
 
-def _fork(store: "RunStore", run_id: str, node_id: str, number: int, log_file: str) -> int:
+def _fork(store: RunStore, run_id: str, node_id: str, number: int, log_file: str, record: RunRecord | None) -> int:
     for stream in (sys.stdout, sys.stderr):  # or the child would write the parent's buffer again
         stream.flush()
     pid = os.fork()
@@ -135,10 +136,11 @@ def _fork(store: "RunStore", run_id: str, node_id: str, number: int, log_file: s
         signal.set_wakeup_fd(-1)
         _redirect_output(log_file)
         from .entry import run_attempt
-        from .store import RunStore
 
         # A fresh store object: never share an fsspec client (its sockets, its event loop) with the parent.
-        child_store = RunStore(store.uri, store.storage_options)
+        child_store = ForkedStore(store.uri, store.storage_options)
+        if record is not None:
+            child_store.preload(run_id, record)
         code = run_attempt(child_store, run_id, node_id, number)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
@@ -152,6 +154,21 @@ def _fork(store: "RunStore", run_id: str, node_id: str, number: int, log_file: s
         finally:
             os._exit(code)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class ForkedStore(RunStore):
+    """An attempt's store in a forked worker: the immutable run record comes from the parent's
+    memory instead of being read and parsed from run.json again."""
+
+    _preloaded: tuple[str, RunRecord] | None = None
+
+    def preload(self, run_id: str, record: RunRecord) -> None:
+        self._preloaded = (run_id, record)
+
+    def load_run(self, run_id: str) -> RunRecord:
+        if self._preloaded is not None and self._preloaded[0] == run_id:
+            return self._preloaded[1]
+        return super().load_run(run_id)
 
 
 def _redirect_output(log_file: str) -> None:
@@ -174,7 +191,7 @@ def exec_command(store_uri: str, run_id: str, node_id: str, number: int | None) 
     return command
 
 
-def _spawn(store: "RunStore", run_id: str, node_id: str, number: int, log_file: str, upload: bool) -> Attempt:
+def _spawn(store: RunStore, run_id: str, node_id: str, number: int, log_file: str, upload: bool) -> Attempt:
     argv = [sys.executable, "-m", *exec_command(store.uri, run_id, node_id, number)]
     env = dict(os.environ)
     if store.storage_options:

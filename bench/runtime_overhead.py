@@ -1,0 +1,134 @@
+"""Runtime overhead of `tether run`: a chain of N trivial tasks, every attempt in its own process.
+
+Each task adds one to its predecessor's output, so the tasks run strictly one after another and
+the time is all overhead: starting the attempt's process, reading the run and the inputs from
+the store, journaling start and end, writing outputs (fsynced), and the executor noticing the
+exit. Measured end to end (`tether run chain.yaml` as a subprocess, wall clock), per task as the
+marginal cost: (time for N tasks - time for 1 task) / (N - 1), which removes the one-off
+interpreter start-up and spec compilation.
+
+Baselines in the same run: a bare `python -c pass` spawn (the floor for any process-per-attempt
+design that execs an interpreter), and the same chain with TETHER_LAUNCHER=spawn, where every
+attempt is a fresh `python -m tether exec` process instead of a fork of the pre-imported worker.
+
+  python3 bench/runtime_overhead.py            # N=50, best of 3
+  python3 bench/runtime_overhead.py -n 100 --repeat 5
+Target (issue 4): <= 30 ms per task (measured peers: Metaflow ~550 ms, KFP 89-106 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STEP_MODULE = '''
+def step(x: int) -> int:
+    return x + 1
+'''
+
+
+def chain_spec(n: int) -> str:
+    lines = [
+        "apiVersion: tether/v1",
+        "kind: Workflow",
+        f"metadata: {{name: chain-{n}}}",
+        "spec:",
+        "  tasks:",
+    ]
+    for i in range(n):
+        source = "0" if i == 0 else f'"${{{{ tasks.t{i - 1:04d}.outputs.result }}}}"'
+        lines += [
+            f"    t{i:04d}:",
+            "      python: bench_steps:step",
+            f"      inputs: {{x: {source}}}",
+            "      outputs: {result: int}",
+        ]
+    lines += ["  outputs:", f'    result: "${{{{ tasks.t{n - 1:04d}.outputs.result }}}}"']
+    return "\n".join(lines) + "\n"
+
+
+def _env(launcher: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["TETHER_LAUNCHER"] = launcher
+    env.pop("TETHER_STORE", None)
+    return env
+
+
+def time_run(directory: Path, n: int, launcher: str) -> float:
+    spec = directory / f"chain-{n}.yaml"
+    store = directory / f"store-{launcher}"
+    argv = [sys.executable, "-m", "tether", "run", str(spec), "--store", str(store), "--json", "--max-parallel", "1"]
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=_env(launcher), capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"tether run failed ({done.returncode}):\n{done.stderr}")
+    result = json.loads(done.stdout)
+    if result["outputs"]["result"] != n or len(result["nodes"]) != n:
+        raise SystemExit(f"unexpected result: {result['outputs']}")
+    return elapsed
+
+
+def time_bare_spawn(count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return (time.perf_counter() - started) / count
+
+
+def best(repeat: int, measure) -> float:  # type: ignore[no-untyped-def]
+    return min(measure() for _ in range(repeat))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=50, help="tasks in the chain (default 50)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs (default 3)")
+    parser.add_argument("--no-spawn", action="store_true", help="skip the (slow) `tether exec` spawn baseline")
+    args = parser.parse_args()
+    if args.n < 2:
+        parser.error("-n must be at least 2")
+
+    with tempfile.TemporaryDirectory(prefix="tether-bench-") as tmp:
+        directory = Path(tmp)
+        (directory / "bench_steps.py").write_text(STEP_MODULE)
+        for n in (1, args.n):
+            (directory / f"chain-{n}.yaml").write_text(chain_spec(n))
+
+        bare = best(args.repeat, lambda: time_bare_spawn(20))
+        rows = [("python -c pass (spawn + exit)", None, bare)]
+        launchers = ["fork"] + ([] if args.no_spawn else ["spawn"])
+        for launcher in launchers:
+            one = best(args.repeat, lambda: time_run(directory, 1, launcher))
+            many = best(args.repeat, lambda: time_run(directory, args.n, launcher))
+            label = {
+                "fork": "tether run, forked pre-imported worker",
+                "spawn": "tether run, `python -m tether exec` per attempt",
+            }[launcher]
+            rows.append((label, many, (many - one) / (args.n - 1)))
+
+    print(f"chain of {args.n} trivial tasks, every attempt its own process; best of {args.repeat}")
+    print()
+    print(f"| {'what':<48} | {'total (s)':>9} | {'ms/task':>8} | {'vs bare spawn':>13} |")
+    print(f"|{'-' * 50}|{'-' * 11}|{'-' * 10}|{'-' * 15}|")
+    for label, total, per_task in rows:
+        shown_total = f"{total:.2f}" if total is not None else "-"
+        print(f"| {label:<48} | {shown_total:>9} | {per_task * 1000:>8.1f} | {per_task / bare:>12.2f}x |")
+    print()
+    fork_ms = rows[1][2] * 1000
+    verdict = "meets" if fork_ms <= 30 else "misses"
+    print(f"target <= 30 ms per task: {fork_ms:.1f} ms ({verdict} it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""`tether run` end to end: real `tether` processes, every attempt its own process, a real store on disk.
+
+The specs and task modules live in tests/run_specs/. Assertions read the run's --json report
+and the store's journal; none depends on how long anything took.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tether.runtime.store import RunStore
+
+SPECS = Path(__file__).resolve().parent / "run_specs"
+
+
+@pytest.fixture
+def tether_run(tmp_path: Path, tether_cmd: list[str], tether_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Run `tether run SPEC ARGS... --store <tmp>/store`; returns the CompletedProcess."""
+
+    def run(spec: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [*tether_cmd, "run", str(SPECS / spec), "--store", str(tmp_path / "store"), *args]
+        return subprocess.run(argv, env=env or tether_env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    return run
+
+
+def report(done: subprocess.CompletedProcess[str]) -> dict:  # type: ignore[type-arg]
+    """The one JSON object `--json` prints on stdout."""
+    return json.loads(done.stdout)
+
+
+def outcomes(result: dict, node: str) -> list[str]:  # type: ignore[type-arg]
+    return [a["outcome"] for a in result["nodes"][node]["attempts"]]
+
+
+def test_seed_with_ten_iterations_returns_9_after_exactly_4_attempts(tether_run) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run("seed.yaml", "-p", "n_iterations=10", "--json")
+    assert done.returncode == 0, done.stderr
+    result = report(done)
+    assert result["status"] == "succeeded"
+    assert result["outputs"] == {"result": 9}
+    assert outcomes(result, "use-checkpoint") == ["recoverable", "recoverable", "recoverable", "success"]
+    assert [a["exit_code"] for a in result["nodes"]["use-checkpoint"]["attempts"]] == [75, 75, 75, 0]
+
+
+def test_seed_with_twelve_iterations_returns_11_after_3_attempts(tether_run) -> None:  # type: ignore[no-untyped-def]
+    result = report(tether_run("seed.yaml", "-p", "n_iterations=12", "--json"))
+    assert result["outputs"] == {"result": 11}
+    assert outcomes(result, "use-checkpoint") == ["recoverable", "recoverable", "success"]
+
+
+def test_the_spawned_tether_exec_launcher_gives_the_same_run(tether_run, tether_env) -> None:  # type: ignore[no-untyped-def]
+    env = {**tether_env, "TETHER_LAUNCHER": "spawn"}
+    result = report(tether_run("seed.yaml", "-p", "n_iterations=12", "--json", env=env))
+    assert result["outputs"] == {"result": 11}
+    assert outcomes(result, "use-checkpoint") == ["recoverable", "recoverable", "success"]
+
+
+def test_a_value_error_is_fatal_after_exactly_one_attempt_whatever_retries_says(tether_run) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run("value_error.yaml", "--json")
+    assert done.returncode == 1
+    result = report(done)
+    assert result["status"] == "failed"
+    assert result["outputs"] == {}
+    assert outcomes(result, "buggy") == ["fatal"]
+    assert "ValueError: not a number" in done.stderr  # the summary shows the end of the log
+    assert "resume: tether run --resume" in done.stderr
+
+
+def test_json_prints_exactly_one_object_with_the_documented_shape(tether_run) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run("seed.yaml", "-p", "n_iterations=12", "--json")
+    result = json.loads(done.stdout)  # the whole of stdout is one JSON document
+    assert set(result) == {"run_id", "status", "outputs", "nodes"}
+    assert set(result["nodes"]["use-checkpoint"]) == {"status", "attempts"}
+    for attempt in result["nodes"]["use-checkpoint"]["attempts"]:
+        assert set(attempt) == {"number", "outcome", "exit_code", "duration_s"}
+        assert isinstance(attempt["duration_s"], float)
+    assert [a["number"] for a in result["nodes"]["use-checkpoint"]["attempts"]] == [1, 2, 3]
+    assert f"run {result['run_id']} started; resume with: tether run --resume {result['run_id']}" in done.stderr
+
+
+def test_without_json_the_outputs_go_to_stdout_and_progress_to_stderr(tether_run) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run("seed.yaml")
+    assert done.returncode == 0
+    assert done.stdout == "result: 9\n"
+    assert "use-checkpoint: running attempt 4" in done.stderr
+    assert "4: recoverable, recoverable, recoverable, success" in done.stderr
+
+
+def _interval(store: RunStore, run_id: str, node: str) -> tuple[str, str]:
+    (attempt,) = store.attempts(run_id, node)
+    assert attempt.started is not None and attempt.ended is not None
+    return attempt.started, attempt.ended
+
+
+@pytest.mark.parametrize("max_parallel", [2, 1])
+def test_independent_tasks_run_in_parallel_up_to_max_parallel(tether_run, tmp_path, max_parallel) -> None:  # type: ignore[no-untyped-def]
+    result = report(tether_run("parallel.yaml", "--max-parallel", str(max_parallel), "--json"))
+    assert result["outputs"] == {"labels": "left+right"}
+    store = RunStore(str(tmp_path / "store"))
+    left, right, join = (_interval(store, result["run_id"], n) for n in ("left", "right", "join"))
+    if max_parallel == 2:  # each started before the other ended: they overlapped
+        assert left[0] < right[1] and right[0] < left[1]
+    else:  # one slot: one ended before the other started
+        assert left[1] <= right[0] or right[1] <= left[0]
+    assert join[0] >= max(left[1], right[1])  # `after` both
+
+
+def test_foreach_fans_out_and_when_picks_a_branch(tether_run) -> None:  # type: ignore[no-untyped-def]
+    result = report(tether_run("fanout.yaml", "-p", "n=4", "--json"))
+    assert result["status"] == "succeeded"
+    assert result["outputs"] == {"sum": 14, "big": "BIG 14", "small": None}
+    assert [n for n in result["nodes"] if n.startswith("square")] == [f"square[{i}]" for i in range(4)]
+    statuses = {name: node["status"] for name, node in result["nodes"].items()}
+    assert statuses["small"] == "skipped" and statuses["big"] == "done" and statuses["echo-big"] == "done"
+
+
+def test_a_skipped_task_skips_the_tasks_that_read_its_outputs_only(tether_run) -> None:  # type: ignore[no-untyped-def]
+    result = report(tether_run("fanout.yaml", "-p", "n=2", "--json"))
+    assert result["status"] == "succeeded"
+    assert result["outputs"] == {"sum": 1, "big": None, "small": "SMALL 1"}
+    statuses = {name: node["status"] for name, node in result["nodes"].items()}
+    assert statuses["big"] == "skipped"
+    assert statuses["echo-big"] == "skipped"  # reads big's output, which does not exist
+    assert statuses["after-big"] == "done"  # only ordered after big, as Argo's `depends`
+    assert result["nodes"]["big"]["attempts"] == []
+
+
+def test_a_timeout_kills_the_attempt_and_counts_as_a_recoverable_failure(tether_run) -> None:  # type: ignore[no-untyped-def]
+    result = report(tether_run("timeout.yaml", "--json"))
+    assert result["status"] == "succeeded"
+    assert outcomes(result, "hang") == ["timeout", "success"]
+    assert result["outputs"] == {"attempt": 2}
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tether_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run("resumable.yaml", "--dry-run", "-p", "steps=7")
+    assert done.returncode == 0, done.stderr
+    plan = done.stdout
+    assert plan.index("1. prepare") < plan.index("2. train")
+    assert "steps = 7  (int, given)" in plan
+    assert "policy:   no retries, interruptible (2 interruptions), checkpoint keep 2, timeout 2h" in plan
+    assert f"tether exec --store {tmp_path / 'store'} --run RUN_ID --node train --attempt 1" in plan
+    assert not (tmp_path / "store").exists()
+
+
+def test_dry_run_of_a_foreach_names_its_nodes_when_the_list_is_not_known_yet(tether_run) -> None:  # type: ignore[no-untyped-def]
+    plan = tether_run("fanout.yaml", "--dry-run", "-p", "n=3").stdout
+    assert "one node square[i] per item, known when its upstreams finish" in plan
+    assert "x = ${{ item }}" in plan
+    assert "when:     ${{ tasks.sum.outputs.result > 10 }}" in plan
+
+
+def test_logs_prints_what_an_attempt_wrote(tether_run, tmp_path, tether_cmd, tether_env) -> None:  # type: ignore[no-untyped-def]
+    run_id = report(tether_run("fanout.yaml", "-p", "n=4", "--json"))["run_id"]
+    store = str(tmp_path / "store")
+    logs = subprocess.run(
+        [*tether_cmd, "logs", run_id, "big", "--store", store], env=tether_env, capture_output=True, text=True
+    )
+    assert logs.returncode == 0
+    assert logs.stdout == "==> big attempt 1 (success, exit 0) <==\nshouting big 14\n"
+    missing = subprocess.run(
+        [*tether_cmd, "logs", run_id, "small", "--store", store], env=tether_env, capture_output=True, text=True
+    )
+    assert missing.returncode == 1
+    assert "small: no attempt of it was recorded" in missing.stderr
+
+
+def test_parameters_are_checked_against_the_input_types(tether_run) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run("fanout.yaml", "-p", "n=x", "-p", "m=3")
+    assert done.returncode == 2
+    assert "-p n=x: expected int, got \"x\"" in done.stderr
+    assert "has no input 'm'" in done.stderr
+    missing = tether_run("fanout.yaml")
+    assert missing.returncode == 2
+    assert "missing required input: n (int); pass -p n=..." in missing.stderr
+
+
+def test_a_spec_with_errors_is_reported_like_tether_check_and_nothing_runs(tether_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run("broken.yaml")
+    assert done.returncode == 1
+    assert "broken.yaml:8:24: error[E302]" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_container_tasks_run_here_and_say_so(tether_run, root) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run(str(root / "specs/examples/containers.yaml"), "-p", "shards=2", "-p", "samples_per_shard=2000", "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("note: container tasks run their commands on this machine; images are not pulled") == 1
+    result = report(done)
+    assert 2.5 < result["outputs"]["pi"] < 3.8
+    assert [n for n in result["nodes"] if n.startswith("simulate")] == ["simulate[0]", "simulate[1]"]
+
+
+def test_memory_stores_are_refused_with_a_reason(tether_cmd, tether_env) -> None:  # type: ignore[no-untyped-def]
+    done = subprocess.run(
+        [*tether_cmd, "run", str(SPECS / "seed.yaml"), "--store", "memory://runs"],
+        env=tether_env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "every attempt runs in its own" in done.stderr
