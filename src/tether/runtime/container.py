@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -136,11 +137,13 @@ class _SigtermForwarder:
         self._previous: Any = None
 
     def __enter__(self) -> "_SigtermForwarder":
-        self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        if threading.current_thread() is threading.main_thread():  # only there can it be set
+            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
 
     def _on_sigterm(self, signum: int, frame: object) -> None:
         first = not self.terminated

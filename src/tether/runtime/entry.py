@@ -64,14 +64,16 @@ class _Interrupted(BaseException):
 
 
 class _Interruption:
-    """The SIGTERM handler of a Python attempt: raises while the task runs, remembers otherwise."""
+    """The attempt's SIGTERM handler: raises _Interrupted while armed (the task is running).
+
+    Disarmed (the task has returned or raised), a SIGTERM is ignored: what is left is a few
+    small writes recording the outcome, and the process exits right after them.
+    """
 
     def __init__(self) -> None:
         self.armed = False
-        self.received = False
 
     def __call__(self, signum: int, frame: object) -> None:
-        self.received = True
         if self.armed:
             self.armed = False
             raise _Interrupted
@@ -253,10 +255,12 @@ class _Attempt:
 
         assert self.checkpoint is not None
         argv = command_line(self.task, resolver, has_item, item)
-        self.interruption.armed = False  # the container runner forwards SIGTERM to the command
-        if self.interruption.received:
-            raise _Interrupted
-        result = run_command(self.task, argv, env, self.checkpoint)
+        # Armed until the command starts (a SIGTERM during the restore ends the attempt at once);
+        # while it runs, run_command's own handler forwards SIGTERM to it instead.
+        try:
+            result = run_command(self.task, argv, env, self.checkpoint)
+        finally:
+            self.interruption.armed = False
         if result.terminated or result.returncode in (EXIT_INTERRUPTED, -signal.SIGTERM):
             return self._interrupted()
         if result.returncode == EXIT_RECOVERABLE:
