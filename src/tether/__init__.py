@@ -30,6 +30,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'tether' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _POLICIES)
+
+
 __all__ = [
     "Backoff",
     "Cache",
