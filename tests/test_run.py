@@ -7,7 +7,6 @@ and the store's journal; none depends on how long anything took.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 

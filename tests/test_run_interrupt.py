@@ -1,0 +1,101 @@
+"""Interruptions: `--interrupt` as a spot reclaim on demand, and Ctrl-C / SIGTERM of `tether run`.
+
+An interrupted attempt gets a real SIGTERM, flushes its checkpoint, exits 143 and is retried on
+the interruption budget; the retry resumes from the checkpoint. Everything is read back from
+the run's JSON report and its journal.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tether.runtime.store import RunStore
+
+SPECS = Path(__file__).resolve().parent / "run_specs"
+
+
+def run(tether_cmd: list[str], env: dict[str, str], store: Path, spec: str, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [*tether_cmd, "run", str(SPECS / spec), "--store", str(store), "--json", *args]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("when", ["", ":after=0.3"])
+def test_an_interrupted_attempt_resumes_from_its_checkpoint_without_using_a_retry(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path, when: str
+) -> None:
+    # train has retries: 0, so only the interruption budget can give it a second attempt.
+    done = run(tether_cmd, tether_env, tmp_path / "store", "resumable.yaml", "--interrupt", f"train@1{when}")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    attempts = result["nodes"]["train"]["attempts"]
+    assert [(a["outcome"], a["exit_code"]) for a in attempts] == [("interrupted", 143), ("success", 0)]
+    assert result["outputs"]["result"] == 20
+    assert result["outputs"]["resumed_from"] >= 1  # attempt 2 started where attempt 1's checkpoint left off
+    assert "train: interrupting attempt 1 (SIGTERM, as a spot reclaim)" in done.stderr
+    assert "interruption 1 of 2 retried" in done.stderr
+
+
+def test_without_a_budget_of_its_own_an_interruption_uses_the_retries(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
+    done = run(tether_cmd, tether_env, tmp_path / "store", "not_interruptible.yaml", "--interrupt", "train@1")
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["status"] == "failed"
+    assert [a["outcome"] for a in result["nodes"]["train"]["attempts"]] == ["interrupted"]
+    assert "no retries allowed" in done.stderr
+
+
+def test_an_interrupt_for_an_unknown_task_is_refused(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> None:
+    done = run(tether_cmd, tether_env, tmp_path / "store", "resumable.yaml", "--interrupt", "trian@1")
+    assert done.returncode == 2
+    assert "--interrupt trian@1: no such task (tasks: prepare, train)" in done.stderr
+    bad = run(tether_cmd, tether_env, tmp_path / "store", "resumable.yaml", "--interrupt", "train")
+    assert bad.returncode == 2
+    assert "expected NODE@ATTEMPT" in bad.stderr
+
+
+def wait_for_checkpoint(store: RunStore, run_id: str, node: str, deadline_s: float = 60.0) -> None:
+    """Poll until the node has committed a checkpoint (how long it takes is never asserted)."""
+    give_up = time.monotonic() + deadline_s
+    while time.monotonic() < give_up:
+        if store.checkpoint(run_id, node, 1, 2).latest() is not None:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{node} never committed a checkpoint")
+
+
+def test_ctrl_c_interrupts_the_running_attempts_and_the_run_resumes_from_their_checkpoints(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
+    store_dir = tmp_path / "store"
+    argv = [*tether_cmd, "run", str(SPECS / "resumable.yaml"), "--store", str(store_dir), "--run-id", "ctrl-c", "--json"]
+    process = subprocess.Popen(argv, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = RunStore(str(store_dir))
+    wait_for_checkpoint(store, "ctrl-c", "train")
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    stopped = json.loads(stdout)
+    assert stopped["status"] == "interrupted"
+    assert [a["outcome"] for a in stopped["nodes"]["train"]["attempts"]] == ["interrupted"]
+    assert "resume: tether run --resume ctrl-c" in stderr
+
+    resumed = subprocess.run(
+        [*tether_cmd, "run", "--resume", "ctrl-c", "--store", str(store_dir), "--json"],
+        env=tether_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout)
+    assert [a["outcome"] for a in result["nodes"]["train"]["attempts"]] == ["interrupted", "success"]
+    assert result["outputs"]["resumed_from"] >= 1
+    assert [a["outcome"] for a in result["nodes"]["prepare"]["attempts"]] == ["success"]
