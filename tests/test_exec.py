@@ -446,3 +446,25 @@ def test_a_task_that_calls_sys_exit_fails_instead_of_vanishing(memory_store: Run
     assert run_attempt(memory_store, run_id, "exits", 1) == 1
     assert "the task called sys.exit(3) instead of returning" in capsys.readouterr().err
     assert _outcomes(memory_store, run_id, "exits") == [("fatal", 1)]
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("import sys; sys.exit(3)", "the command exited 3 (only exit 75 is retried)"),
+        ("pass", "did not write its output 'result' (write it as JSON to $TETHER_OUTPUTS/result)"),
+        (
+            "import os; open(os.path.join(os.environ['TETHER_OUTPUTS'], 'result'), 'w').write('hello')",
+            "output 'result' in $TETHER_OUTPUTS/result is not JSON",
+        ),
+        (
+            "import os; open(os.path.join(os.environ['TETHER_OUTPUTS'], 'result'), 'w').write('\"hello\"')",
+            "output 'result' of cmd must be int, got 'hello' (str)",
+        ),
+    ],
+)
+def test_container_failures_are_fatal_and_explained(memory_store: RunStore, capsys: pytest.CaptureFixture[str], script: str, message: str) -> None:
+    run_id = _create(memory_store, _task("cmd", container=_command(script), outputs={"result": "int"}, retry=ir.RetryPolicy(2)))
+    assert run_attempt(memory_store, run_id, "cmd", 1) == 1
+    assert message in capsys.readouterr().err
+    assert _outcomes(memory_store, run_id, "cmd") == [("fatal", 1)]

@@ -232,7 +232,7 @@ class _Attempt:
                     self.interruption.armed = False  # from here on a SIGTERM waits for the bookkeeping
         except RecoverableError as exc:
             _print_user_traceback(exc)
-            return self._recoverable(f"RecoverableError: {exc}", budget)
+            return self._recoverable(f"{type(exc).__name__}: {exc}", budget)
         except Exception as exc:
             _print_user_traceback(exc)
             return self._fatal(f"{type(exc).__name__}: {exc}", "only tether.RecoverableError is retried")
@@ -266,12 +266,7 @@ class _Attempt:
         if result.returncode == EXIT_RECOVERABLE:
             return self._recoverable(f"the command exited {EXIT_RECOVERABLE} (recoverable)", budget)
         if result.returncode != 0:
-            shown = (
-                f"killed by {signal.Signals(-result.returncode).name}"
-                if result.returncode < 0
-                else f"exited {result.returncode}"
-            )
-            return self._fatal(f"the command {shown}", f"only exit {EXIT_RECOVERABLE} is retried")
+            return self._fatal(f"the command {_describe_exit(result.returncode)}", f"only exit {EXIT_RECOVERABLE} is retried")
         if result.outputs is None:
             return self._fatal(result.output_error or "the command wrote no outputs")
         try:
@@ -314,6 +309,16 @@ class _Attempt:
         elif ending.outcome != "success":
             print(f"tether: attempt {self.number} of {self.node_id} failed: {ending.message}", file=sys.stderr)
         sys.stderr.flush()
+
+
+def _describe_exit(returncode: int) -> str:
+    """`exited 3`, or `was killed by SIGKILL` for subprocess's negative codes."""
+    if returncode >= 0:
+        return f"exited {returncode}"
+    try:
+        return f"was killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"was killed by signal {-returncode}"
 
 
 def _default_keep() -> int:
