@@ -23,7 +23,7 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Iterable, Iterator, Mapping, Union
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -48,7 +48,7 @@ from .ir import (
 )
 from .quantities import QuantityError, parse_cpu, parse_duration, parse_memory
 from .types import Type, TypeSyntaxError, parse_type
-from .validate import ERROR_TYPE, INVALID
+from .validate import ERROR_TYPE, INVALID, gc_paused
 
 API_VERSION = "tether/v1"
 KIND = "Workflow"
@@ -84,8 +84,9 @@ _MISSING = object()
 
 @lru_cache(maxsize=1)
 def _loader() -> type:
-    """libyaml's C loader when it is installed: several times faster on big specs."""
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    """libyaml's C composer when it is installed (several times faster on big specs), with the
+    base resolver: plain scalars stay untyped until `_tag` resolves the few this module reads."""
+    return getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 # ---------------------------------------------------------------------------- entry points
@@ -126,7 +127,8 @@ def _read_hint(exc: OSError) -> str | None:
 
 def compile_yaml_text(text: str, filename: str, diags: Diagnostics) -> Workflow | None:
     """Compile spec text; every problem goes to `diags`. None only when nothing usable remains."""
-    return _Reader(text, filename, diags).workflow()
+    with gc_paused():
+        return _Reader(text, filename, diags).workflow()
 
 
 # ---------------------------------------------------------------------------- the reader
@@ -203,7 +205,7 @@ class _Reader:
         root = self.compose()
         if root is None:
             return None
-        self.scan(root)
+        self.scan_tags(root)
         if id(root) in self.bad_nodes:
             return None
         if not isinstance(root, MappingNode):
@@ -270,8 +272,13 @@ class _Reader:
             )
         return root
 
-    def scan(self, root: Node) -> None:
-        """One pass over every node: forbidden tags and duplicate keys, anywhere in the file."""
+    def scan_tags(self, root: Node) -> None:
+        """Every node with a tag other than the core schema's is reported and left unread.
+
+        Tags need a '!' in the text, so a spec without one (nearly all) skips the walk.
+        """
+        if "!" not in self.text:
+            return
         seen: set[int] = set()
         stack = [root]
         while stack:
@@ -285,23 +292,19 @@ class _Reader:
                     "E103", f"YAML tag '{_short_tag(node.tag)}' is not allowed", self.span(node),
                     "a spec is plain data: remove the tag (tether never constructs or runs tagged objects)",
                 )
-                continue
-            if isinstance(node, MappingNode):
-                first: dict[str, Node] = {}
+            elif isinstance(node, MappingNode):
                 for key, value in node.value:
-                    if isinstance(key, ScalarNode) and key.tag != _MERGE:
-                        if key.value in first:
-                            line = first[key.value].start_mark.line + 1
-                            self.error(
-                                "E106", f"duplicate key '{key.value}'", self.span(key),
-                                f"'{key.value}' is already defined on line {line}; keep one",
-                            )
-                        else:
-                            first[key.value] = key
                     stack.append(key)
                     stack.append(value)
             elif isinstance(node, SequenceNode):
                 stack.extend(node.value)
+
+    def duplicate(self, key: Node, first: Node) -> None:
+        line = first.start_mark.line + 1
+        self.error(
+            "E106", f"duplicate key '{key.value}'", self.span(key),
+            f"'{key.value}' is already defined on line {line}; keep one",
+        )
 
     def check_header(self, top: dict[str, _Entry], anchor: Span) -> None:
         for key, expected, hint in (
@@ -328,17 +331,19 @@ class _Reader:
         for key, value in node.value:
             if id(key) in self.bad_nodes:
                 continue
-            if key.tag == _MERGE:
+            if _tag(key) == _MERGE:
                 merged.extend(self.merge_sources(value))
                 continue
             if not isinstance(key, ScalarNode):
                 self.error("E109", f"keys in {where} must be strings, not {_describe(key)}", self.span(key))
                 continue
             name = key.value
-            if allowed_keys is not None and name not in allowed_keys:
+            if name in result:
+                self.duplicate(key, result[name].key)
+            elif allowed_keys is not None and name not in allowed_keys:
                 self.unknown_key(key, name, allowed_keys, where)
-                continue
-            result.setdefault(name, _Entry(key, value, f"{path}.{name}" if path else name))
+            else:
+                result[name] = _Entry(key, value, f"{path}.{name}" if path else name)
         for key, value in merged:  # explicit keys win over merged ones, as in YAML 1.1
             if isinstance(key, ScalarNode) and key.value not in result:
                 if allowed_keys is not None and key.value not in allowed_keys:
@@ -352,7 +357,7 @@ class _Reader:
         pairs: list[tuple[Node, Node]] = []
         for source in sources:
             if isinstance(source, MappingNode) and id(source) not in self.bad_nodes:
-                pairs.extend((k, v) for k, v in source.value if k.tag != _MERGE)
+                pairs.extend((k, v) for k, v in source.value if _tag(k) != _MERGE)
             else:
                 self.error("E109", f"a YAML merge ('<<') needs a mapping, not {_describe(source)}", self.span(source))
         return pairs
@@ -404,7 +409,7 @@ class _Reader:
         """`true`/`false` or a mapping (for interruptible, checkpoint, cache); None = reported."""
         if entry.merged is not None:
             return entry.merged
-        if isinstance(entry.value, ScalarNode) and entry.value.tag == _BOOL:
+        if isinstance(entry.value, ScalarNode) and _tag(entry.value) == _BOOL:
             return bool(_scalar_value(entry.value))
         if isinstance(entry.value, MappingNode) and id(entry.value) not in self.bad_nodes:
             return None  # the caller reads the mapping
@@ -463,23 +468,24 @@ class _Reader:
             items = [self.plain(item, f"{path}[{i}]", inner) for i, item in enumerate(node.value)]
             return _MISSING if any(item is _MISSING for item in items) else items
         result: dict[str, Any] = {}
+        keys: dict[str, Node] = {}
         broken = False
-        for key, value in node.value:
-            if key.tag == _MERGE:
-                pairs = self.merge_sources(value)
-            else:
-                pairs = [(key, value)]
-            for k, v in pairs:
-                if not isinstance(k, ScalarNode) or id(k) in self.bad_nodes:
-                    if id(k) not in self.bad_nodes:
-                        self.error("E109", f"keys in '{path}' must be strings, not {_describe(k)}", self.span(k))
-                    broken = True
-                    continue
-                if k.value in result:
-                    continue
-                item = self.plain(v, f"{path}.{k.value}", inner)
-                broken = broken or item is _MISSING
-                result[k.value] = item
+        explicit = [(k, v) for k, v in node.value if _tag(k) != _MERGE]
+        merged = [pair for k, v in node.value if _tag(k) == _MERGE for pair in self.merge_sources(v)]
+        for k, v in explicit + merged:
+            if not isinstance(k, ScalarNode) or id(k) in self.bad_nodes:
+                if id(k) not in self.bad_nodes:
+                    self.error("E109", f"keys in '{path}' must be strings, not {_describe(k)}", self.span(k))
+                broken = True
+                continue
+            if k.value in keys:
+                if (k, v) in explicit:  # a merged key that an explicit one overrides is fine
+                    self.duplicate(k, keys[k.value])
+                continue
+            keys[k.value] = k
+            item = self.plain(v, f"{path}.{k.value}", inner)
+            broken = broken or item is _MISSING
+            result[k.value] = item
         return _MISSING if broken else result
 
     # -------------------------------------------------------------- metadata and spec
@@ -617,7 +623,7 @@ class _Reader:
         keys = dict(own)
         for key, default in defaults.items():
             keys[key] = self.merge_default(keys.get(key), default)
-        spans: dict[str, Span] = {key: self.span(e.value) for key, e in keys.items()}
+        spans = _Spans(self, {key: e.value for key, e in keys.items()})
         fields: dict[str, Any] = {}
         if "python" in keys:
             fields["python"] = self.python_ref(keys["python"])
@@ -684,7 +690,7 @@ class _Reader:
             self.error("E116", f"invalid python task reference '{value}'", self.span(entry.value), hint)
         return value
 
-    def container(self, entry: _Entry, spans: dict[str, Span]) -> Container:
+    def container(self, entry: _Entry, spans: _Spans) -> Container:
         fields = self.sub(entry, CONTAINER_KEYS, f"'{entry.path}'")
         if fields is None:
             return Container(INVALID_REF)
@@ -692,13 +698,13 @@ class _Reader:
         if "image" in fields:
             image = self.string(fields["image"])
             image = image if isinstance(image, str) else INVALID_REF
-            spans["container.image"] = self.span(fields["image"].value)
+            spans.nodes["container.image"] = fields["image"].value
         parts: dict[str, tuple[Expr, ...]] = {"command": (), "args": ()}
         for key in parts:
             if key not in fields:
                 continue
             item = fields[key]
-            spans[f"container.{key}"] = self.span(item.value)
+            spans.nodes[f"container.{key}"] = item.value
             if not self.expect(item, SequenceNode, "a list of strings", f"split it into words: {key}: [python, main.py]"):
                 continue
             exprs = []
@@ -709,9 +715,9 @@ class _Reader:
             parts[key] = tuple(exprs)
         return Container(image, parts["command"], parts["args"])
 
-    def word_expr(self, entry: _Entry, spans: dict[str, Span], key: str) -> tuple[Expr, bool]:
+    def word_expr(self, entry: _Entry, spans: _Spans, key: str) -> tuple[Expr, bool]:
         """A command-line word: a string (maybe with `${{ }}`) or a number/bool written bare."""
-        spans[key] = self.span(entry.value)
+        spans.nodes[key] = entry.value
         value = self.scalar(entry)
         if value is _MISSING:
             return Literal(INVALID), False
@@ -722,7 +728,7 @@ class _Reader:
             return Literal(INVALID), False
         return Literal(_word(value)), True
 
-    def task_inputs(self, entry: _Entry, spans: dict[str, Span]) -> tuple[Binding, ...]:
+    def task_inputs(self, entry: _Entry, spans: _Spans) -> tuple[Binding, ...]:
         inputs = self.sub(entry, None, f"'{entry.path}'")
         if inputs is None:
             return ()
@@ -743,19 +749,19 @@ class _Reader:
             bindings.append(Binding(name, declared, value, self.span(value_entry.value)))
         return tuple(bindings)
 
-    def task_outputs(self, entry: _Entry, spans: dict[str, Span]) -> tuple[Output, ...]:
+    def task_outputs(self, entry: _Entry, spans: _Spans) -> tuple[Output, ...]:
         outputs = self.sub(entry, None, f"'{entry.path}'")
         if outputs is None:
             return ()
         result = []
         for name, item in outputs.items():
-            spans[f"outputs.{name}"] = self.span(item.value)
+            spans.nodes[f"outputs.{name}"] = item.value
             result.append(Output(name, self.type_of(item), self.span(item.key)))
         return tuple(result)
 
-    def after(self, entry: _Entry, spans: dict[str, Span]) -> tuple[str, ...]:
+    def after(self, entry: _Entry, spans: _Spans) -> tuple[str, ...]:
         nodes: list[Node]
-        if isinstance(entry.value, ScalarNode) and entry.value.tag == _STR:
+        if isinstance(entry.value, ScalarNode) and _tag(entry.value) == _STR:
             nodes = [entry.value]  # `after: prep` reads as `after: [prep]`
         elif self.expect(entry, SequenceNode, "a list of task names", "after: [task-a, task-b]"):
             nodes = list(entry.value.value)
@@ -766,11 +772,11 @@ class _Reader:
             sub = _Entry(entry.key, node, f"{entry.path}[{i}]")
             name = self.string(sub)
             if isinstance(name, str):
-                spans[f"after[{i}]"] = self.span(node)
+                spans.nodes[f"after[{i}]"] = node
                 names.append(name)
         return tuple(dict.fromkeys(names))
 
-    def retries(self, entry: _Entry, spans: dict[str, Span]) -> RetryPolicy:
+    def retries(self, entry: _Entry, spans: _Spans) -> RetryPolicy:
         if isinstance(entry.value, ScalarNode) and entry.merged is None:
             return RetryPolicy(self.count(entry, 0, 0))
         fields = self.sub(entry, RETRY_KEYS, f"'{entry.path}'")
@@ -778,7 +784,7 @@ class _Reader:
             return RetryPolicy()
         count = self.count(fields["count"], 0, 0) if "count" in fields else 0
         if "count" in fields:
-            spans["retries.count"] = self.span(fields["count"].value)
+            spans.nodes["retries.count"] = fields["count"].value
         backoff = self.backoff(fields["backoff"]) if "backoff" in fields else None
         return RetryPolicy(count, backoff)
 
@@ -843,7 +849,7 @@ class _Reader:
             return CachePolicy()
         return CachePolicy(_word(version))
 
-    def resources(self, entry: _Entry, spans: dict[str, Span]) -> Resources:
+    def resources(self, entry: _Entry, spans: _Spans) -> Resources:
         fields = self.sub(entry, RESOURCE_KEYS, f"'{entry.path}'")
         if fields is None:
             return Resources()
@@ -851,7 +857,7 @@ class _Reader:
         for key, parse, field_name in (("cpu", parse_cpu, "cpu_millicores"), ("memory", parse_memory, "memory_bytes")):
             if key not in fields:
                 continue
-            spans[f"resources.{key}"] = self.span(fields[key].value)
+            spans.nodes[f"resources.{key}"] = fields[key].value
             value = self.scalar(fields[key])
             if value is _MISSING:
                 continue
@@ -860,17 +866,17 @@ class _Reader:
             except QuantityError as exc:
                 self.error("E112", f"'{fields[key].path}': {exc}", self.span(fields[key].value), exc.hint)
         if "gpu" in fields:
-            spans["resources.gpu"] = self.span(fields["gpu"].value)
+            spans.nodes["resources.gpu"] = fields["gpu"].value
             values["gpu"] = self.count(fields["gpu"], 0, 0)
         return Resources(**values)
 
-    def env(self, entry: _Entry, spans: dict[str, Span]) -> tuple[tuple[str, str], ...]:
+    def env(self, entry: _Entry, spans: _Spans) -> tuple[tuple[str, str], ...]:
         fields = self.sub(entry, None, f"'{entry.path}'")
         if fields is None:
             return ()
         result = []
         for name, item in fields.items():
-            spans[f"env.{name}"] = self.span(item.key)
+            spans.nodes[f"env.{name}"] = item.key
             value = self.scalar(item)
             if value is _MISSING:
                 continue
@@ -887,7 +893,7 @@ class _Reader:
             result.append((name, text))
         return tuple(result)
 
-    def secrets(self, entry: _Entry, spans: dict[str, Span]) -> tuple[Secret, ...]:
+    def secrets(self, entry: _Entry, spans: _Spans) -> tuple[Secret, ...]:
         if not self.expect(entry, SequenceNode, "a list of {name, key, env}"):
             return ()
         result = []
@@ -905,16 +911,16 @@ class _Reader:
                 continue
             values = [self.string(fields[k]) for k in SECRET_KEYS]
             if all(isinstance(v, str) for v in values):
-                spans[f"secrets[{i}]"] = self.span(fields["env"].value)
+                spans.nodes[f"secrets[{i}]"] = fields["env"].value
                 result.append(Secret(*values))
         return tuple(result)
 
     # -------------------------------------------------------------- values and expressions
 
-    def value_expr(self, entry: _Entry, spans: dict[str, Span] | None, key: str) -> tuple[Expr, bool]:
+    def value_expr(self, entry: _Entry, spans: _Spans | None, key: str) -> tuple[Expr, bool]:
         """A binding value: a literal, a `${{ }}` string, or a list of either. (expr, ok)."""
         if spans is not None:
-            spans[key] = self.span(entry.value)
+            spans.nodes[key] = entry.value
         node = entry.value
         if isinstance(node, ScalarNode) and id(node) not in self.bad_nodes:
             value = self.scalar(entry)
@@ -943,7 +949,7 @@ class _Reader:
             return Literal(INVALID), False
         return Literal(_freeze(value)), True
 
-    def template(self, node: Node, text: str, spans: dict[str, Span] | None, key: str) -> Expr:
+    def template(self, node: Node, text: str, spans: _Spans | None, key: str) -> Expr:
         """Parse a string that may hold `${{ }}`; syntax errors point inside the string."""
         if "${{" not in text:
             return Literal(text)
@@ -956,18 +962,57 @@ class _Reader:
                 hint = f"did you mean '{guess}'?"
             self.error("E201", f"invalid expression: {exc}", self.point(node, exc.column - 1), hint)
             return Literal(INVALID)
-        if spans is not None:
-            index = 0
-            for piece in split_template(text):
-                if not isinstance(piece, TemplatePiece):
-                    continue
-                for ref in refs(parse_expr(piece.text)):
-                    offset = piece.offset + ref.column - 1
-                    match = _REF_TEXT.match(text, offset)
-                    length = len(match.group(0)) if match else 1
-                    spans[f"{key}@{index}"] = self.point(node, offset, length)
-                    index += 1
         return expr
+
+    def ref_spans(self, node: Node) -> list[Span]:
+        """The span of each reference in a scalar's `${{ }}` pieces, in source order."""
+        if not isinstance(node, ScalarNode) or "${{" not in node.value:
+            return []
+        text = node.value
+        spans = []
+        for piece in split_template(text):
+            if not isinstance(piece, TemplatePiece):
+                continue
+            try:
+                found = refs(parse_expr(piece.text))
+            except ExprSyntaxError:
+                return []
+            for ref in found:
+                offset = piece.offset + ref.column - 1
+                match = _REF_TEXT.match(text, offset)
+                spans.append(self.point(node, offset, len(match.group(0)) if match else 1))
+        return spans
+
+
+class _Spans(Mapping[str, Span]):
+    """`Task.spans` of a YAML task, computed from the YAML nodes on first lookup.
+
+    Diagnostics need a handful of spans; a 10,000-task spec has a hundred thousand keys. Keeping
+    the nodes and building a Span only when asked keeps the clean path fast. Keys are value
+    paths ('retries', 'inputs.n', ...) plus 'PATH@K' for the K-th reference inside PATH's value.
+    """
+
+    def __init__(self, reader: _Reader, nodes: dict[str, Node]):
+        self.reader = reader
+        self.nodes = nodes
+
+    def __getitem__(self, key: str) -> Span:
+        base, at, index = key.partition("@")
+        node = self.nodes[base]
+        if not at:
+            return self.reader.span(node)
+        spans = self.reader.ref_spans(node)
+        if not index.isdigit() or int(index) >= len(spans):
+            raise KeyError(key)
+        return spans[int(index)]
+
+    def __iter__(self) -> Iterator[str]:
+        for key, node in list(self.nodes.items()):
+            yield key
+            yield from (f"{key}@{i}" for i in range(len(self.reader.ref_spans(node))))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -985,9 +1030,26 @@ _SUB_KEYS: dict[str, tuple[str, ...] | None] = {
 }
 
 
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+
+
+def _tag(node: Node) -> str:
+    """A node's tag, with a plain scalar's implicit type (int, bool, null, merge...) resolved by
+    YAML 1.1's rules (the tables of PyYAML's Resolver), the first time it is asked for."""
+    tag = node.tag
+    if tag != _STR or node.style not in (None, "") or not isinstance(node, ScalarNode):
+        return tag
+    value = node.value
+    for candidate, regexp in _IMPLICIT.get(value[:1] if value else "", []) + _IMPLICIT.get(None, []):
+        if regexp.match(value):
+            node.tag = candidate
+            return candidate
+    return tag
+
+
 def _scalar_value(node: ScalarNode) -> _Value:
     """A scalar's value by its resolved tag, with PyYAML's own safe scalar rules."""
-    tag = node.tag
+    tag = _tag(node)
     if tag in (_STR, _TIMESTAMP) or not tag.startswith(_CORE):
         return node.value
     if tag == _NULL:
@@ -1027,7 +1089,7 @@ def _describe(node: Node) -> str:
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
-    tag = node.tag
+    tag = _tag(node)
     if tag == _NULL:
         return "null"
     if tag == _BOOL:
@@ -1062,7 +1124,7 @@ def _has_template(node: Node) -> bool:
             continue
         seen.add(id(current))
         if isinstance(current, ScalarNode):
-            if current.tag == _STR and "${{" in current.value:
+            if _tag(current) == _STR and "${{" in current.value:
                 return True
         elif isinstance(current, SequenceNode):
             stack.extend(current.value)
