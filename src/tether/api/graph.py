@@ -1,8 +1,8 @@
-"""Building a workflow's DAG by calling tasks: the builder, its promises, `foreach` and `when`.
+"""Building a workflow's DAG by calling tasks: the builder and the promises it hands out.
 
-While the compiler runs a `@tether.workflow` body, each task call adds a node to the builder held
-in a ContextVar (never a process global: two threads, or a compilation nested in another, never
-see each other's nodes) and returns a `Promise` of the task's outputs. Promises only describe
+While the compiler runs a `@tether.workflow` body, each task call adds a node to the builder it
+finds in a ContextVar (`building.py`; never a process global: two threads, or a compilation
+nested in another, never see each other's nodes) and returns a `Promise` of the task's outputs. Promises only describe
 values: they are wired into later calls, compared to build `when` conditions, and turned into the
 IR's `${{ }}` expressions. Mistakes are reported to the compiler with the caller's file:line and
 building carries on, so one compile reports every problem of a workflow.
@@ -10,6 +10,7 @@ building carries on, so one compile reports every problem of a workflow.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from dataclasses import dataclass, field
 from types import FrameType
@@ -49,13 +50,11 @@ def call_site(frame: FrameType) -> CallSite:
     code = frame.f_code
     line = frame.f_lineno or code.co_firstlineno
     positions = getattr(code, "co_positions", None)
-    if positions is not None and frame.f_lasti >= 0:
-        for index, position in enumerate(positions()):
-            if index == frame.f_lasti // 2:
-                start, end, col, end_col = position
-                if start is not None:
-                    return CallSite(code.co_filename, start, col, end, end_col)
-                break
+    if positions is not None and frame.f_lasti >= 0:  # one entry per 2-byte code unit
+        position = next(itertools.islice(positions(), frame.f_lasti // 2, None), None)
+        if position is not None and position[0] is not None:
+            start, end, col, end_col = position
+            return CallSite(code.co_filename, start, col, end, end_col)
     return CallSite(code.co_filename, line)
 
 
@@ -82,7 +81,6 @@ class Reporter(Protocol):
         self, code: str, message: str, site: CallSite | None, hint: str | None = None, keyword: str | None = None
     ) -> None:
         """Report at `site`; with `keyword`, at that keyword argument of the call at `site`."""
-
 
     def interface(self, task: Any) -> TaskInterface | None: ...
 
@@ -538,7 +536,7 @@ class Promise:
         value = self._value(caller())
         return "" if value is None else to_template(value)
 
-    __str__ = __format__  # type: ignore[assignment]
+    __str__ = __format__
 
     def __repr__(self) -> str:
         from ..compiler.expr import to_template

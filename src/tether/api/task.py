@@ -78,7 +78,7 @@ class TaskFunction(Generic[P, R]):
                 return self.__wrapped__(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<tether task {self.task_name} ({self.__module__}:{self.__qualname__})>"
+        return f"<tether task {self.task_name} ({self.__wrapped__.__module__}:{self.__wrapped__.__qualname__})>"
 
 
 @overload

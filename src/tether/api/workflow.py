@@ -47,11 +47,11 @@ class WorkflowFunction(Generic[P, R]):
             return self.__wrapped__(*args, **kwargs)
         raise RuntimeError(
             f"workflow '{self.workflow_name}' runs through tether: "
-            f"`tether run {self.__module__}:{self.__qualname__}` (its tasks can be called directly in tests)"
+            f"`tether run {self.__wrapped__.__module__}:{self.__wrapped__.__qualname__}` (its tasks can be called directly in tests)"
         )
 
     def __repr__(self) -> str:
-        return f"<tether workflow {self.workflow_name} ({self.__module__}:{self.__qualname__})>"
+        return f"<tether workflow {self.workflow_name} ({self.__wrapped__.__module__}:{self.__wrapped__.__qualname__})>"
 
 
 @overload

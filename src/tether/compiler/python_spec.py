@@ -343,11 +343,11 @@ def _report_exception(
         col = exc.offset or 1
         end = exc.end_offset if exc.end_lineno == exc.lineno and exc.end_offset and exc.end_offset > col else 0
         index.lines(exc.filename)
-        span = Span(display_path(exc.filename), exc.lineno, col, exc.lineno if end else 0, end or 0)
-        diags.error("E120", f"{what}: SyntaxError: {exc.msg}", span, None)
+        syntax_span = Span(display_path(exc.filename), exc.lineno, col, exc.lineno if end else 0, end or 0)
+        diags.error("E120", f"{what}: SyntaxError: {exc.msg}", syntax_span, None)
         return
     where = _user_frame(exc.__traceback__)
-    span = index.span(where[0], where[1]) if where else (index.def_span(code) if code is not None else None)
+    span: Span | None = index.span(where[0], where[1]) if where else (index.def_span(code) if code is not None else None)
     if isinstance(exc, BuildError):
         diags.error(exc.code, str(exc), span, exc.hint)
         return
