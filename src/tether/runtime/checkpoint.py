@@ -40,7 +40,7 @@ from typing import IO, Callable, Iterable, Iterator, Literal
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from .atomic import CHUNK, Crc32, FsspecStore, HashingReader, LocalStore, ObjectStore, Writer
+from .atomic import CHUNK, Buffer, Crc32, FsspecStore, HashingReader, LocalStore, ObjectStore, Writer
 
 Kind = Literal["bytes", "file", "dir"]
 _Produce = Callable[[Writer], None]
@@ -228,7 +228,7 @@ class Checkpoint:
         """Commit `data` as the newest checkpoint, atomically and durably."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"write() takes bytes, got {type(data).__name__}; use save(path) for files")
-        self._commit("bytes", None, lambda out: out.write(data))
+        self._commit("bytes", None, data)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Commit a file or a whole directory tree (empty directories included) as the newest checkpoint."""
@@ -240,10 +240,14 @@ class Checkpoint:
             with open(source, "rb") as f:  # FileNotFoundError for a missing path, before any write
                 self._commit("file", name, lambda out: _copy(f, out))
 
-    def _commit(self, kind: Kind, name: str | None, produce: _Produce) -> CheckpointInfo:
+    def _commit(self, kind: Kind, name: str | None, content: Buffer | _Produce) -> CheckpointInfo:
+        """Data object first, durable; then its commit record; then retention."""
         listing = _Listing.parse(self._store.names())
         key = _Key(listing.highest_seq() + 1, self.attempt, secrets.token_hex(4))
-        written = self._store.write(key.data, produce)
+        if callable(content):
+            written = self._store.write(key.data, content)
+        else:
+            written = self._store.put(key.data, content)
         info = CheckpointInfo(key.seq, key.attempt, kind, written.size, written.checksum, name)
         record = {"format": _FORMAT, "data": key.data, **info.__dict__}
         self._store.put(key.commit, json.dumps(record, sort_keys=True).encode())
