@@ -15,6 +15,12 @@ import pytest
 from tether.runtime.store import RunStore
 
 SPECS = Path(__file__).resolve().parent / "run_specs"
+EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
+
+SEED_SPECS = [
+    pytest.param(str(EXAMPLES / "checkpointing.py") + ":checkpointing_example", id="python-example"),
+    pytest.param("seed.yaml", id="yaml-copy"),
+]
 
 
 @pytest.fixture
@@ -37,8 +43,9 @@ def outcomes(result: dict, node: str) -> list[str]:  # type: ignore[type-arg]
     return [a["outcome"] for a in result["nodes"][node]["attempts"]]
 
 
-def test_seed_with_ten_iterations_returns_9_after_exactly_4_attempts(tether_run) -> None:  # type: ignore[no-untyped-def]
-    done = tether_run("seed.yaml", "-p", "n_iterations=10", "--json")
+@pytest.mark.parametrize("spec", SEED_SPECS)
+def test_seed_with_ten_iterations_returns_9_after_exactly_4_attempts(tether_run, spec) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run(spec, "-p", "n_iterations=10", "--json")
     assert done.returncode == 0, done.stderr
     result = report(done)
     assert result["status"] == "succeeded"
@@ -47,8 +54,9 @@ def test_seed_with_ten_iterations_returns_9_after_exactly_4_attempts(tether_run)
     assert [a["exit_code"] for a in result["nodes"]["use-checkpoint"]["attempts"]] == [75, 75, 75, 0]
 
 
-def test_seed_with_twelve_iterations_returns_11_after_3_attempts(tether_run) -> None:  # type: ignore[no-untyped-def]
-    result = report(tether_run("seed.yaml", "-p", "n_iterations=12", "--json"))
+@pytest.mark.parametrize("spec", SEED_SPECS)
+def test_seed_with_twelve_iterations_returns_11_after_3_attempts(tether_run, spec) -> None:  # type: ignore[no-untyped-def]
+    result = report(tether_run(spec, "-p", "n_iterations=12", "--json"))
     assert result["outputs"] == {"result": 11}
     assert outcomes(result, "use-checkpoint") == ["recoverable", "recoverable", "success"]
 
@@ -188,8 +196,8 @@ def test_a_spec_with_errors_is_reported_like_tether_check_and_nothing_runs(tethe
     assert not (tmp_path / "store").exists()
 
 
-def test_container_tasks_run_here_and_say_so(tether_run, root) -> None:  # type: ignore[no-untyped-def]
-    done = tether_run(str(root / "specs/examples/containers.yaml"), "-p", "shards=2", "-p", "samples_per_shard=2000", "--json")
+def test_container_tasks_run_here_and_say_so(tether_run) -> None:  # type: ignore[no-untyped-def]
+    done = tether_run(str(EXAMPLES / "containers.yaml"), "-p", "shards=2", "-p", "samples_per_shard=2000", "--json")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("note: container tasks run their commands on this machine; images are not pulled") == 1
     result = report(done)

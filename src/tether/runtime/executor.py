@@ -119,6 +119,7 @@ class NodeView:
     attempt: int
     retry_in_s: float | None = None
     message: str = ""
+    running_s: float | None = None  # how long the current attempt has been running
 
 
 @dataclass(frozen=True)
@@ -558,8 +559,10 @@ class Executor:
         self.reporter.node_changed(self._view(node))
 
     def _view(self, node: Node) -> NodeView:
-        retry_in = max(node.retry_at - time.monotonic(), 0.0) if node.retry_at is not None else None
-        return NodeView(node.node_id, node.status, node.number, retry_in, node.message)
+        now = time.monotonic()
+        retry_in = max(node.retry_at - now, 0.0) if node.retry_at is not None else None
+        running = now - node.started_at if node.process is not None else None
+        return NodeView(node.node_id, node.status, node.number, retry_in, node.message, running)
 
     def views(self) -> list[NodeView]:
         views: list[NodeView] = []

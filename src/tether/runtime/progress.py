@@ -7,7 +7,9 @@ the run's result (the workflow outputs, or the --json object).
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Sequence, TextIO
 
 from .executor import NodeView, Reporter, RunReport, Status
@@ -29,7 +31,8 @@ _SYMBOL = {
 def describe(view: NodeView) -> str:
     """'running attempt 2', 'waiting for retry (in 12s)', 'failed: ...'."""
     if view.status is Status.RUNNING:
-        return f"running attempt {view.attempt}"
+        since = f" ({view.running_s:.0f}s)" if view.running_s is not None and view.running_s >= 1 else ""
+        return f"running attempt {view.attempt}{since}"
     if view.status is Status.RETRYING:
         wait = f"in {view.retry_in_s:.0f}s" if view.retry_in_s and view.retry_in_s >= 0.5 else "now"
         return f"{view.message}; next attempt {wait}" if view.message else f"waiting for retry ({wait})"
@@ -66,7 +69,9 @@ class LiveReporter(Reporter):
         self.started = time.monotonic()
 
     def node_changed(self, view: NodeView) -> None:
-        pass  # drawn on the next tick, from the executor's full list
+        """Drawn on the next tick; failures and retries also stay in the scrollback."""
+        if view.status in (Status.RETRYING, Status.FAILED):
+            self.note(f"{view.node_id}: {describe(view)}")
 
     def note(self, text: str) -> None:
         self._clear()
@@ -87,10 +92,17 @@ class LiveReporter(Reporter):
 
     def _draw(self, views: Sequence[NodeView]) -> None:
         self.views = list(views)
-        width = max((len(v.node_id) for v in views), default=0)
+        columns, rows = shutil.get_terminal_size((100, 30))
+        counts = Counter(v.status.value for v in views)
+        shown = list(views)
+        if len(shown) > rows - 3:  # a big fan-out: the nodes that are doing something, then counts
+            active = (Status.RUNNING, Status.RETRYING, Status.FAILED)
+            shown = [v for v in views if v.status in active][: max(rows - 3, 1)]
+        width = max((len(v.node_id) for v in shown), default=0)
         elapsed = time.monotonic() - self.started
-        lines = [f"  {_SYMBOL[v.status]} {v.node_id:<{width}}  {describe(v)}"[:160] for v in views]
-        lines.append(f"  {elapsed:.1f}s")
+        lines = [f"  {_SYMBOL[v.status]} {v.node_id:<{width}}  {describe(v)}"[: columns - 1] for v in shown]
+        tally = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        lines.append(f"  {elapsed:.1f}s  {tally}"[: columns - 1])
         self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
         self.drawn = len(lines)
