@@ -189,6 +189,10 @@ DIAGNOSTICS = {
         f"{_case('nested_task.py')}:6:9: error[E126]: task 'inner' is defined inside a function or class "
         "(factory.<locals>.inner); the runtime cannot import it",
     ],
+    "body_error.py:arithmetic": [
+        f"{_case('body_error.py')}:14:5: error[E122]: building workflow 'arithmetic' failed: "
+        "TypeError: unsupported operand type(s) for +: 'Promise' and 'int'",
+    ],
     "calls.py:split": [f"{_case('calls.py')}:14:5: error[E121]: 'split' in '{_case('calls.py')}' is not a @tether.workflow"],
     "calls.py:cals": [f"error[E121]: '{_case('calls.py')}' has no workflow 'cals'"],
 }
@@ -201,6 +205,12 @@ def test_diagnostics_point_at_the_users_file_line_and_column(root: Path, spec: s
     result = load(_case(spec))
     assert [render_plain(d) for d in result.diagnostics] == DIAGNOSTICS[spec]
     assert result.workflow is None
+
+
+def test_a_spec_file_named_like_a_standard_module_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "json.py").write_text("import tether\n", encoding="utf-8")
+    (diagnostic,) = load(f"{tmp_path / 'json.py'}:wf").diagnostics
+    assert (diagnostic.code, diagnostic.message) == ("E120", "'json.py' has the name of the standard library module 'json'")
 
 
 def test_the_mistyped_binding_renders_a_caret_under_the_value(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -140,12 +140,19 @@ class _Reporter:
         return self._fields[task]
 
     def policy_spans(self, task: TaskFunction[..., Any]) -> dict[str, Span]:
+        """Spans of the decorator keywords, under the keys validation looks up ('timeout',
+        'env.NAME', 'secrets[i]', ...), so a policy problem found later points at the decorator."""
         code = task.__wrapped__.__code__
+        def_line = self.index.def_span(code).line
         spans = {}
         for key in ("retries", "interruptible", "checkpoint", "resources", "timeout", "cache", "image", "env", "secrets"):
             span = self.index.decorator_keyword_span(code, key)
-            if span.line != self.index.def_span(code).line:
+            if span.line != def_line:
                 spans[key] = span
+        if "env" in spans:
+            spans.update({f"env.{name}": spans["env"] for name in task.options.env})
+        if "secrets" in spans:
+            spans.update({f"secrets[{i}]": spans["secrets"] for i in range(len(task.options.secrets))})
         return spans
 
 
@@ -270,6 +277,15 @@ class _importing:
             self.diags.error("E101", f"cannot read '{self.target}': no such file", None, hint)
             return None
         stem = path.stem
+        self.index.lines(str(path.resolve()))
+        if stem in sys.stdlib_module_names:
+            self.diags.error(
+                "E120",
+                f"'{path.name}' has the name of the standard library module '{stem}'",
+                Span(display_path(str(path)), 1, 1),
+                f"rename the file: the runtime imports tasks as {stem}:FUNCTION and would find the standard library's {stem}",
+            )
+            return None
         if not stem.isidentifier():
             self.diags.error(
                 "E120",
@@ -278,7 +294,6 @@ class _importing:
                 "rename the file with letters, digits and underscores (the runtime imports tasks as MODULE:function)",
             )
             return None
-        self.index.lines(str(path.resolve()))
         self._add_path(str(path.resolve().parent))
         spec = importlib.util.spec_from_file_location(stem, path.resolve())
         assert spec is not None and spec.loader is not None
