@@ -273,6 +273,14 @@ def test_a_non_interruptible_tasks_interruption_uses_its_retries(memory_store: R
     assert "retry budget (1 retry) is spent" in capsys.readouterr().err
 
 
+def test_an_attempt_cancelled_with_its_run_uses_no_budget(memory_store: RunStore) -> None:
+    run_id = _create(memory_store, _task("add", python="exec_steps:add", inputs={"a": ("int", 1), "b": ("int", 2)}, outputs={"result": "int"}))
+    memory_store.record_start(run_id, "add", 1, {})
+    memory_store.record_end(run_id, "add", 1, "interrupted", 143, {})  # what the attempt saw: SIGTERM
+    memory_store.record_end(run_id, "add", 1, "cancelled", None, {})  # why: the user stopped the run
+    assert run_attempt(memory_store, run_id, "add", 2) == 0
+
+
 def test_timeouts_use_the_retry_budget(memory_store: RunStore) -> None:
     run_id = _create(memory_store, _flaky(retry=ir.RetryPolicy(2), interruptible=ir.InterruptPolicy(3)))
     memory_store.record_start(run_id, "flaky", 1, {})

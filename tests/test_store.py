@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tether.compiler import ir
 from tether.compiler.expr import parse_template
 from tether.compiler.types import parse_type
 from tether.runtime.store import (
+    OUTCOMES,
     AttemptRecord,
     RunExists,
     RunNotFound,
@@ -124,6 +127,14 @@ def test_executor_timeout_beats_the_attempts_own_interrupted(store: RunStore) ->
     assert (attempt.outcome, attempt.exit_code, attempt.message) == ("timeout", None, "timed out after 5s")
 
 
+def test_executor_cancel_beats_the_attempts_own_interrupted(store: RunStore) -> None:
+    store.record_start("r", "count", 1, {})
+    store.record_end("r", "count", 1, "cancelled", None, {"message": "the run was stopped"})
+    store.record_end("r", "count", 1, "interrupted", 143, {"message": "terminated"})
+    [attempt] = store.attempts("r", "count")
+    assert (attempt.outcome, attempt.message) == ("cancelled", "the run was stopped")
+
+
 def test_unknown_outcome_is_refused(store: RunStore) -> None:
     with pytest.raises(ValueError, match="unknown outcome"):
         store.record_end("r", "count", 1, "exploded", 1, {})
@@ -189,3 +200,33 @@ def test_attempt_record_is_frozen() -> None:
     record = AttemptRecord(1, None, None, None, None, None, "", None)
     with pytest.raises(Exception):
         record.number = 2  # type: ignore[misc]
+
+
+_TASK_NAMES = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+
+
+@given(name=_TASK_NAMES, index=st.none() | st.integers(min_value=0, max_value=10**6))
+def test_node_path_round_trips_every_node_id(name: str, index: int | None) -> None:
+    node_id = name if index is None else f"{name}[{index}]"
+    segment = node_path(node_id)
+    assert "[" not in segment and "]" not in segment and "/" not in segment
+    assert node_id_from_path(segment) == node_id
+
+
+@settings(max_examples=60, deadline=None)
+@given(events=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(("start", *OUTCOMES))), max_size=12))
+def test_attempts_has_one_record_per_attempt_with_the_strongest_end(events: list[tuple[int, str]]) -> None:
+    store = RunStore(f"memory://journal-{uuid.uuid4().hex[:8]}")
+    for number, event in events:
+        if event == "start":
+            store.record_start("r", "n", number, {})
+        else:
+            store.record_end("r", "n", number, event, None, {})
+    records = store.attempts("r", "n")
+    assert [a.number for a in records] == sorted({number for number, _ in events})
+    rank = {outcome: i for i, outcome in enumerate(("interrupted", "cancelled", "recoverable", "fatal", "timeout", "success"))}
+    for record in records:
+        ends = [event for number, event in events if number == record.number and event != "start"]
+        assert record.outcome == (max(ends, key=rank.__getitem__) if ends else None)
+    if store.fs.exists(store.root):
+        store.fs.rm(store.root, recursive=True)

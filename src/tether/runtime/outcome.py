@@ -37,8 +37,8 @@ EXIT_RECOVERABLE = 75  # EX_TEMPFAIL
 EXIT_INTERRUPTED = 143  # 128 + SIGTERM
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Budget:
         if c.user_used > c.user_allowed:
             counted_in = "" if self.interruptible else ", interruptions included (the task is not interruptible)"
             return (
-                f"the retry budget ({_plural(c.user_allowed, 'retry')}) was already spent by "
+                f"the retry budget ({_plural(c.user_allowed, 'retry', 'retries')}) was already spent by "
                 f"{_plural(c.user_used, 'earlier failure')}{counted_in}"
             )
         if self.interruptible and c.interruptions_used > c.interruptions_allowed:
@@ -77,7 +77,7 @@ class Budget:
         if failure_number > c.user_allowed:
             if c.user_allowed == 0:
                 return False, "not retried: the task has retries: 0"
-            return False, f"not retried: the retry budget ({_plural(c.user_allowed, 'retry')}) is spent"
+            return False, f"not retried: the retry budget ({_plural(c.user_allowed, 'retry', 'retries')}) is spent"
         return True, f"will retry: {c.user_allowed - failure_number} of {c.user_allowed} retries left"
 
     def after_interruption(self) -> str:

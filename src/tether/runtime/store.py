@@ -45,12 +45,15 @@ DEFAULT_STORE = ".tether"
 STORE_ENV = "TETHER_STORE"
 STORE_OPTIONS_ENV = "TETHER_STORE_OPTIONS"
 
-OUTCOMES = ("success", "recoverable", "interrupted", "fatal", "timeout")
+OUTCOMES = ("success", "recoverable", "interrupted", "fatal", "timeout", "cancelled")
+"""How an attempt ended. "cancelled": the attempt was stopped because its *run* was stopped (Ctrl-C
+on `tether run`), not for anything about the task or its machine, so it uses neither retry
+budget and a resumed run starts the node again as if the attempt had not happened."""
 
-_OUTCOME_PRECEDENCE = {"success": 4, "timeout": 3, "fatal": 2, "recoverable": 1, "interrupted": 0}
+_OUTCOME_PRECEDENCE = {"success": 5, "timeout": 4, "fatal": 3, "recoverable": 2, "cancelled": 1, "interrupted": 0}
 """When one attempt has several end events, the highest wins. Outputs written means success
-whatever else was said; the executor's "timeout" beats the "interrupted" the attempt recorded
-when the executor's SIGTERM reached it."""
+whatever else was said; the executor knows why it sent a SIGTERM ("timeout", "cancelled") better
+than the attempt that received it and recorded "interrupted"."""
 
 _JOURNAL_NAME = re.compile(r"^(\d{4,})-(start|end-([a-z]+))\.json$")
 
