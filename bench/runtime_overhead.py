@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +86,7 @@ def time_bare_spawn(count: int) -> float:
     return (time.perf_counter() - started) / count
 
 
-def best(repeat: int, measure) -> float:  # type: ignore[no-untyped-def]
+def best(repeat: int, measure: Callable[[], float]) -> float:
     return min(measure() for _ in range(repeat))
 
 
@@ -105,7 +106,7 @@ def main() -> int:
             (directory / f"chain-{n}.yaml").write_text(chain_spec(n))
 
         bare = best(args.repeat, lambda: time_bare_spawn(20))
-        rows = [("python -c pass (spawn + exit)", None, bare)]
+        rows: list[tuple[str, float | None, float]] = [("python -c pass (spawn + exit)", None, bare)]
         launchers = ["fork"] + ([] if args.no_spawn else ["spawn"])
         for launcher in launchers:
             one = best(args.repeat, lambda: time_run(directory, 1, launcher))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
@@ -23,8 +24,12 @@ SEED_SPECS = [
 ]
 
 
+class RunTether(Protocol):
+    def __call__(self, spec: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]: ...
+
+
 @pytest.fixture
-def tether_run(tmp_path: Path, tether_cmd: list[str], tether_env: dict[str, str]):  # type: ignore[no-untyped-def]
+def tether_run(tmp_path: Path, tether_cmd: list[str], tether_env: dict[str, str]) -> RunTether:
     """Run `tether run SPEC ARGS... --store <tmp>/store`; returns the CompletedProcess."""
 
     def run(spec: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -34,17 +39,18 @@ def tether_run(tmp_path: Path, tether_cmd: list[str], tether_env: dict[str, str]
     return run
 
 
-def report(done: subprocess.CompletedProcess[str]) -> dict:  # type: ignore[type-arg]
+def report(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     """The one JSON object `--json` prints on stdout."""
-    return json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
-def outcomes(result: dict, node: str) -> list[str]:  # type: ignore[type-arg]
+def outcomes(result: dict[str, Any], node: str) -> list[str]:
     return [a["outcome"] for a in result["nodes"][node]["attempts"]]
 
 
 @pytest.mark.parametrize("spec", SEED_SPECS)
-def test_seed_with_ten_iterations_returns_9_after_exactly_4_attempts(tether_run, spec) -> None:  # type: ignore[no-untyped-def]
+def test_seed_with_ten_iterations_returns_9_after_exactly_4_attempts(tether_run: RunTether, spec: str) -> None:
     done = tether_run(spec, "-p", "n_iterations=10", "--json")
     assert done.returncode == 0, done.stderr
     result = report(done)
@@ -55,20 +61,20 @@ def test_seed_with_ten_iterations_returns_9_after_exactly_4_attempts(tether_run,
 
 
 @pytest.mark.parametrize("spec", SEED_SPECS)
-def test_seed_with_twelve_iterations_returns_11_after_3_attempts(tether_run, spec) -> None:  # type: ignore[no-untyped-def]
+def test_seed_with_twelve_iterations_returns_11_after_3_attempts(tether_run: RunTether, spec: str) -> None:
     result = report(tether_run(spec, "-p", "n_iterations=12", "--json"))
     assert result["outputs"] == {"result": 11}
     assert outcomes(result, "use-checkpoint") == ["recoverable", "recoverable", "success"]
 
 
-def test_the_spawned_tether_exec_launcher_gives_the_same_run(tether_run, tether_env) -> None:  # type: ignore[no-untyped-def]
+def test_the_spawned_tether_exec_launcher_gives_the_same_run(tether_run: RunTether, tether_env: dict[str, str]) -> None:
     env = {**tether_env, "TETHER_LAUNCHER": "spawn"}
     result = report(tether_run("seed.yaml", "-p", "n_iterations=12", "--json", env=env))
     assert result["outputs"] == {"result": 11}
     assert outcomes(result, "use-checkpoint") == ["recoverable", "recoverable", "success"]
 
 
-def test_a_value_error_is_fatal_after_exactly_one_attempt_whatever_retries_says(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_a_value_error_is_fatal_after_exactly_one_attempt_whatever_retries_says(tether_run: RunTether) -> None:
     done = tether_run("value_error.yaml", "--json")
     assert done.returncode == 1
     result = report(done)
@@ -79,7 +85,7 @@ def test_a_value_error_is_fatal_after_exactly_one_attempt_whatever_retries_says(
     assert "resume: tether run --resume" in done.stderr
 
 
-def test_json_prints_exactly_one_object_with_the_documented_shape(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_json_prints_exactly_one_object_with_the_documented_shape(tether_run: RunTether) -> None:
     done = tether_run("seed.yaml", "-p", "n_iterations=12", "--json")
     result = json.loads(done.stdout)  # the whole of stdout is one JSON document
     assert set(result) == {"run_id", "status", "outputs", "nodes"}
@@ -91,7 +97,7 @@ def test_json_prints_exactly_one_object_with_the_documented_shape(tether_run) ->
     assert f"run {result['run_id']} started; resume with: tether run --resume {result['run_id']}" in done.stderr
 
 
-def test_without_json_the_outputs_go_to_stdout_and_progress_to_stderr(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_without_json_the_outputs_go_to_stdout_and_progress_to_stderr(tether_run: RunTether) -> None:
     done = tether_run("seed.yaml")
     assert done.returncode == 0
     assert done.stdout == "result: 9\n"
@@ -106,7 +112,7 @@ def _interval(store: RunStore, run_id: str, node: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("max_parallel", [2, 1])
-def test_independent_tasks_run_in_parallel_up_to_max_parallel(tether_run, tmp_path, max_parallel) -> None:  # type: ignore[no-untyped-def]
+def test_independent_tasks_run_in_parallel_up_to_max_parallel(tether_run: RunTether, tmp_path: Path, max_parallel: int) -> None:
     result = report(tether_run("parallel.yaml", "--max-parallel", str(max_parallel), "--json"))
     assert result["outputs"] == {"labels": "left+right"}
     store = RunStore(str(tmp_path / "store"))
@@ -118,7 +124,7 @@ def test_independent_tasks_run_in_parallel_up_to_max_parallel(tether_run, tmp_pa
     assert join[0] >= max(left[1], right[1])  # `after` both
 
 
-def test_foreach_fans_out_and_when_picks_a_branch(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_foreach_fans_out_and_when_picks_a_branch(tether_run: RunTether) -> None:
     result = report(tether_run("fanout.yaml", "-p", "n=4", "--json"))
     assert result["status"] == "succeeded"
     assert result["outputs"] == {"sum": 14, "big": "BIG 14", "small": None}
@@ -127,7 +133,7 @@ def test_foreach_fans_out_and_when_picks_a_branch(tether_run) -> None:  # type: 
     assert statuses["small"] == "skipped" and statuses["big"] == "done" and statuses["echo-big"] == "done"
 
 
-def test_a_skipped_task_skips_the_tasks_that_read_its_outputs_only(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_a_skipped_task_skips_the_tasks_that_read_its_outputs_only(tether_run: RunTether) -> None:
     result = report(tether_run("fanout.yaml", "-p", "n=2", "--json"))
     assert result["status"] == "succeeded"
     assert result["outputs"] == {"sum": 1, "big": None, "small": "SMALL 1"}
@@ -138,14 +144,14 @@ def test_a_skipped_task_skips_the_tasks_that_read_its_outputs_only(tether_run) -
     assert result["nodes"]["big"]["attempts"] == []
 
 
-def test_a_timeout_kills_the_attempt_and_counts_as_a_recoverable_failure(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_a_timeout_kills_the_attempt_and_counts_as_a_recoverable_failure(tether_run: RunTether) -> None:
     result = report(tether_run("timeout.yaml", "--json"))
     assert result["status"] == "succeeded"
     assert outcomes(result, "hang") == ["timeout", "success"]
     assert result["outputs"] == {"attempt": 2}
 
 
-def test_dry_run_prints_the_plan_and_writes_nothing(tether_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_prints_the_plan_and_writes_nothing(tether_run: RunTether, tmp_path: Path) -> None:
     done = tether_run("resumable.yaml", "--dry-run", "-p", "steps=7")
     assert done.returncode == 0, done.stderr
     plan = done.stdout
@@ -156,14 +162,14 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tether_run, tmp_path) -> Non
     assert not (tmp_path / "store").exists()
 
 
-def test_dry_run_of_a_foreach_names_its_nodes_when_the_list_is_not_known_yet(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_of_a_foreach_names_its_nodes_when_the_list_is_not_known_yet(tether_run: RunTether) -> None:
     plan = tether_run("fanout.yaml", "--dry-run", "-p", "n=3").stdout
     assert "one node square[i] per item, known when its upstreams finish" in plan
     assert "x = ${{ item }}" in plan
     assert "when:     ${{ tasks.sum.outputs.result > 10 }}" in plan
 
 
-def test_logs_prints_what_an_attempt_wrote(tether_run, tmp_path, tether_cmd, tether_env) -> None:  # type: ignore[no-untyped-def]
+def test_logs_prints_what_an_attempt_wrote(tether_run: RunTether, tmp_path: Path, tether_cmd: list[str], tether_env: dict[str, str]) -> None:
     run_id = report(tether_run("fanout.yaml", "-p", "n=4", "--json"))["run_id"]
     store = str(tmp_path / "store")
     logs = subprocess.run(
@@ -178,7 +184,7 @@ def test_logs_prints_what_an_attempt_wrote(tether_run, tmp_path, tether_cmd, tet
     assert "small: no attempt of it was recorded" in missing.stderr
 
 
-def test_parameters_are_checked_against_the_input_types(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_parameters_are_checked_against_the_input_types(tether_run: RunTether) -> None:
     done = tether_run("fanout.yaml", "-p", "n=x", "-p", "m=3")
     assert done.returncode == 2
     assert "-p n=x: expected int, got \"x\"" in done.stderr
@@ -188,7 +194,7 @@ def test_parameters_are_checked_against_the_input_types(tether_run) -> None:  # 
     assert "missing required input: n (int); pass -p n=..." in missing.stderr
 
 
-def test_a_spec_with_errors_is_reported_like_tether_check_and_nothing_runs(tether_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_spec_with_errors_is_reported_like_tether_check_and_nothing_runs(tether_run: RunTether, tmp_path: Path) -> None:
     done = tether_run("broken.yaml")
     assert done.returncode == 1
     assert "broken.yaml:8:24: error[E302]" in done.stderr
@@ -196,7 +202,7 @@ def test_a_spec_with_errors_is_reported_like_tether_check_and_nothing_runs(tethe
     assert not (tmp_path / "store").exists()
 
 
-def test_container_tasks_run_here_and_say_so(tether_run) -> None:  # type: ignore[no-untyped-def]
+def test_container_tasks_run_here_and_say_so(tether_run: RunTether) -> None:
     done = tether_run(str(EXAMPLES / "containers.yaml"), "-p", "shards=2", "-p", "samples_per_shard=2000", "--json")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("note: container tasks run their commands on this machine; images are not pulled") == 1
@@ -205,7 +211,7 @@ def test_container_tasks_run_here_and_say_so(tether_run) -> None:  # type: ignor
     assert [n for n in result["nodes"] if n.startswith("simulate")] == ["simulate[0]", "simulate[1]"]
 
 
-def test_memory_stores_are_refused_with_a_reason(tether_cmd, tether_env) -> None:  # type: ignore[no-untyped-def]
+def test_memory_stores_are_refused_with_a_reason(tether_cmd: list[str], tether_env: dict[str, str]) -> None:
     done = subprocess.run(
         [*tether_cmd, "run", str(SPECS / "seed.yaml"), "--store", "memory://runs"],
         env=tether_env,
@@ -214,3 +220,13 @@ def test_memory_stores_are_refused_with_a_reason(tether_cmd, tether_env) -> None
     )
     assert done.returncode == 2
     assert "every attempt runs in its own" in done.stderr
+
+
+def test_the_local_target_compiles_to_the_same_plan_deterministically(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> None:
+    argv = [*tether_cmd, "compile", str(SPECS / "resumable.yaml"), "--target", "local"]
+    first = subprocess.run(argv, env=tether_env, capture_output=True, text=True, cwd=tmp_path)
+    second = subprocess.run(argv, env=tether_env, capture_output=True, text=True, cwd=SPECS)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout  # no absolute paths, no run id, no clock
+    assert "command:  tether exec --store .tether --run RUN_ID --node train --attempt 1" in first.stdout
+    assert not (tmp_path / ".tether").exists()

@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "tether.backends"
 
 BUILTIN: Mapping[str, str] = {
     "ir": "tether.backends.ir",
+    "local": "tether.backends.local",
 }
 """Target name -> module defining a module-level `backend` object."""
 

@@ -12,6 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from ..compiler.load import LoadResult
+    from ..runtime.interrupts import InterruptRequest
+    from ..runtime.store import RunRecord, RunStore
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +65,6 @@ def _code_paths(spec: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from ..runtime.interrupts import InterruptRequest, InterruptSyntaxError
     from ..runtime.params import ParamError, bind, resolve
     from ..runtime.store import RunExists, RunRecord, RunStore, StoreError, resolve_store_uri
@@ -123,10 +127,20 @@ def run(args: argparse.Namespace) -> int:
         except (RunExists, StoreError) as exc:
             return _fail(str(exc), 1)
     assert run_id is not None
-    return _execute(args, store, record, run_id, values, interrupts, json)
+    return _execute(args, store, record, run_id, values, interrupts)
 
 
-def _execute(args, store, record, run_id, values, interrupts, json) -> int:  # type: ignore[no-untyped-def]
+def _execute(
+    args: argparse.Namespace,
+    store: "RunStore",
+    record: "RunRecord",
+    run_id: str,
+    values: Mapping[str, Any],
+    interrupts: Sequence["InterruptRequest"],
+) -> int:
+    """Run (or continue) the run; print progress and the summary to stderr, the result to stdout."""
+    import json
+
     from ..runtime import worker
     from ..runtime.executor import Executor
     from ..runtime.progress import LiveReporter, PlainReporter, summary
@@ -167,7 +181,7 @@ def _execute(args, store, record, run_id, values, interrupts, json) -> int:  # t
     return 130 if report.status == "interrupted" else 1
 
 
-def _print_diagnostics(loaded) -> None:  # type: ignore[no-untyped-def]
+def _print_diagnostics(loaded: "LoadResult") -> None:
     from ..compiler.diagnostics import render
 
     color = sys.stderr.isatty() and "NO_COLOR" not in os.environ

@@ -30,7 +30,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..compiler.expr import EvaluationError, Expr, Ref, evaluate, refs
 from ..compiler.ir import Task, Workflow
@@ -526,10 +526,12 @@ class Executor:
 
     # ------------------------------------------------------------------ values
 
-    def _resolver(self) -> Any:
+    def _resolver(self) -> Callable[[Ref], object]:
+        """Values of `inputs.X` and `tasks.T.outputs.Y` for `when`, `foreach` and workflow outputs."""
+
         def resolve(ref: Ref) -> object:
             if ref.root == "inputs":
-                if ref.name not in self.params:
+                if ref.name is None or ref.name not in self.params:
                     raise EvaluationError(f"input '{ref.name}' has no value")
                 return self.params[ref.name]
             if ref.root == "tasks":

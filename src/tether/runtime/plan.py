@@ -47,7 +47,7 @@ class _Unknown(Exception):
 
 def _static(expr: Expr, params: Mapping[str, Any]) -> Any:
     def resolve(ref: Ref) -> object:
-        if ref.root == "inputs" and ref.name in params:
+        if ref.root == "inputs" and ref.name is not None and ref.name in params:
             return params[ref.name]
         raise _Unknown
 
@@ -58,8 +58,15 @@ def _show(expr: Expr, params: Mapping[str, Any]) -> tuple[str, str]:
     try:
         return json.dumps(_static(expr, params), sort_keys=True), ""
     except _Unknown:
-        waits = sorted({r.task for r in refs(expr) if r.root == "tasks" and r.task})
-        note = f"known when {', '.join(waits)} finish{'es' if len(waits) == 1 else ''}" if waits else "per item"
+        found = refs(expr)
+        missing = sorted({r.name for r in found if r.root == "inputs" and r.name not in params and r.name})
+        waits = sorted({r.task for r in found if r.root == "tasks" and r.task})
+        if missing:
+            note = "needs " + " ".join(f"-p {name}=..." for name in missing)
+        elif waits:
+            note = f"known when {', '.join(waits)} finish{'es' if len(waits) == 1 else ''}"
+        else:
+            note = "per item"
         return to_template(expr), note
     except EvaluationError as exc:
         return to_template(expr), f"will fail: {exc}"

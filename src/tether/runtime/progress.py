@@ -36,7 +36,8 @@ def describe(view: NodeView) -> str:
     if view.status is Status.RETRYING:
         wait = f"in {view.retry_in_s:.0f}s" if view.retry_in_s and view.retry_in_s >= 0.5 else "now"
         return f"{view.message}; next attempt {wait}" if view.message else f"waiting for retry ({wait})"
-    return view.status.value + (f": {view.message}" if view.message else "")
+    status: str = view.status.value
+    return status + (f": {view.message}" if view.message else "")
 
 
 class PlainReporter(Reporter):
