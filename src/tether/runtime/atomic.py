@@ -1,7 +1,8 @@
 """Atomic, durable objects in one directory of a local disk or of any fsspec filesystem.
 
 An object either exists whole under its final name or not at all, and it is durable once the
-call that wrote it returns:
+call that wrote it returns, apart from its name on a local disk, which `sync()` makes durable
+(one directory fsync for all the objects just written, instead of one each):
 
 - local disk: write to a temporary name in the same directory, fsync the file, rename it, fsync
   the directory. A rename is atomic, but neither the bytes nor the new name survive a power cut
@@ -158,7 +159,7 @@ class ObjectStore(Protocol):
         """Every object name under the root (fresh, never cached); [] when the root is absent."""
         ...
 
-    def write(self, name: str, produce: Callable[[Writer], None]) -> Written:
+    def write(self, name: str, produce: Callable[[Writer], object]) -> Written:
         """Create `name` atomically and durably from what `produce` writes; checksum it on the way."""
         ...
 
@@ -182,6 +183,10 @@ class ObjectStore(Protocol):
 
     def delete(self, name: str) -> None:
         """Remove an object; absent is fine."""
+        ...
+
+    def sync(self) -> None:
+        """Make the names of every object written so far durable (a local directory fsync)."""
         ...
 
 
@@ -240,7 +245,7 @@ class LocalStore:
         except FileNotFoundError:
             return []
 
-    def write(self, name: str, produce: Callable[[Writer], None]) -> Written:
+    def write(self, name: str, produce: Callable[[Writer], object]) -> Written:
         makedirs_durable(self.root)
         temp = self._path(self.temp_name(name))
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
@@ -256,7 +261,6 @@ class LocalStore:
             raise
         os.close(fd)
         os.rename(temp, self._path(name))
-        fsync_dir(self.root)
         return written
 
     def put(self, name: str, data: Buffer) -> Written:
@@ -272,10 +276,10 @@ class LocalStore:
             with open(path, "rb", buffering=0) as f:
                 data = f.read()
             return data, format_crc32(zlib.crc32(data))
-        # The file is immutable (written once under a unique name, never modified), so a second
-        # reader on the helper thread checksums exactly the bytes the main thread returns, both
-        # from the page cache, in the time of one read. Hashing the returned bytes afterwards
-        # would double the cost, and filling a bytes object in place is not possible in Python.
+        # The file is immutable (written once under a unique name, never modified), so the helper
+        # thread, hashing the same page-cache pages through a mapping, checksums exactly the bytes
+        # the main thread copies out, in the time of one read. Hashing the returned bytes after
+        # the read would add its whole cost, and Python cannot fill a bytes object in place.
         with ThreadPoolExecutor(1, thread_name_prefix="tether-crc32") as pool:
             checksum = pool.submit(_crc32_of_file, path)
             with open(path, "rb", buffering=0) as f:
@@ -293,6 +297,9 @@ class LocalStore:
             os.unlink(self._path(name))
         except FileNotFoundError:
             pass
+
+    def sync(self) -> None:
+        fsync_dir(self.root)
 
 
 def _crc32_of_file(path: str) -> str:
@@ -322,7 +329,7 @@ class FsspecStore:
             return []
         return [posixpath.basename(str(p).rstrip("/")) for p in paths]
 
-    def write(self, name: str, produce: Callable[[Writer], None]) -> Written:
+    def write(self, name: str, produce: Callable[[Writer], object]) -> Written:
         path = self._path(name)
         f = self.fs.open(path, "wb")
         try:
@@ -366,6 +373,9 @@ class FsspecStore:
             self.fs.rm_file(self._path(name))
         except FileNotFoundError:
             pass
+
+    def sync(self) -> None:
+        """Nothing to do: an object store makes an object's name durable with the object."""
 
 
 def _discard(f: object) -> None:

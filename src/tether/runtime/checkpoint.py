@@ -35,7 +35,7 @@ import shutil
 import tarfile
 import warnings
 from dataclasses import dataclass
-from typing import IO, Callable, Iterable, Iterator, Literal
+from typing import IO, Any, Callable, Iterable, Iterator, Literal, Mapping
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -43,7 +43,7 @@ from fsspec.implementations.local import LocalFileSystem
 from .atomic import CHUNK, Buffer, Crc32, FsspecStore, HashingReader, LocalStore, ObjectStore, Writer
 
 Kind = Literal["bytes", "file", "dir"]
-_Produce = Callable[[Writer], None]
+_Produce = Callable[[Writer], object]
 _KINDS: frozenset[str] = frozenset({"bytes", "file", "dir"})
 _FORMAT = 1
 _NAME = re.compile(
@@ -141,7 +141,7 @@ class Checkpoint:
 
     @classmethod
     def from_uri(
-        cls, uri: str, *, attempt: int = 1, keep: int = 3, storage_options: dict | None = None
+        cls, uri: str, *, attempt: int = 1, keep: int = 3, storage_options: Mapping[str, Any] | None = None
     ) -> Checkpoint:
         """A local path, file://..., memory://..., s3://bucket/prefix (storage_options go to fsspec)."""
         fs, root = fsspec.core.url_to_fs(uri, **(storage_options or {}))
@@ -251,6 +251,9 @@ class Checkpoint:
         info = CheckpointInfo(key.seq, key.attempt, kind, written.size, written.checksum, name)
         record = {"format": _FORMAT, "data": key.data, **info.__dict__}
         self._store.put(key.commit, json.dumps(record, sort_keys=True).encode())
+        # One directory fsync makes both names durable. Until it returns, a power cut may keep
+        # the commit record's name but lose the data's: readers then fall back, never tear.
+        self._store.sync()
         self._prune(listing, key)
         return info
 
