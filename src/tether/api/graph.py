@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol
 
@@ -73,6 +74,10 @@ class TaskInterface:
     required: frozenset[str]
     outputs: tuple[tuple[str, "Type"], ...]  # in declaration order
 
+    @cached_property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.outputs)
+
 
 class Reporter(Protocol):
     """What the builder needs from the compiler: a place for errors, and task interfaces."""
@@ -102,7 +107,7 @@ class Node:
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.interface.outputs) if self.interface else ()
+        return self.interface.output_names if self.interface else ()
 
 
 @dataclass(eq=False)
@@ -120,6 +125,8 @@ class Builder:
     nodes: list[Node] = field(default_factory=list)
     _foreach: list[_ForeachScope] = field(default_factory=list)
     _when: list[tuple["Expr", CallSite]] = field(default_factory=list)
+    _taken: set[str] = field(default_factory=set)
+    _calls: dict[str, int] = field(default_factory=dict)  # base name -> highest suffix used
 
     # -- task calls
 
@@ -171,13 +178,14 @@ class Builder:
         return Promise(self, _node=node)
 
     def _unique_name(self, base: str) -> str:
-        taken = {node.name for node in self.nodes}
-        if base not in taken:
-            return base
-        n = 2
-        while f"{base}-{n}" in taken:
+        """`base`, then `base-2`, `base-3`, ... for repeated calls of one task, in call order."""
+        name, n = base, self._calls.get(base, 1)
+        while name in self._taken:
             n += 1
-        return f"{base}-{n}"
+            name = f"{base}-{n}"
+        self._calls[base] = n
+        self._taken.add(name)
+        return name
 
     # -- values
 

@@ -34,6 +34,15 @@ class SourceIndex:
     sources: dict[str, str]
     _lines: dict[str, list[str]] = field(default_factory=dict)
     _trees: dict[str, ast.Module | None] = field(default_factory=dict)
+    _calls: dict[str, dict[int, list[ast.Call]]] = field(default_factory=dict)
+    _names: dict[str, str] = field(default_factory=dict)
+    _defs: dict[tuple[str, str, int], ast.FunctionDef | ast.AsyncFunctionDef | None] = field(default_factory=dict)
+
+    def name(self, filename: str) -> str:
+        """`display_path(filename)`, computed once per file for this compilation."""
+        if filename not in self._names:
+            self._names[filename] = display_path(filename)
+        return self._names[filename]
 
     def lines(self, filename: str) -> list[str]:
         if filename not in self._lines:
@@ -43,7 +52,7 @@ class SourceIndex:
             except (OSError, UnicodeDecodeError):
                 text = ""
             else:
-                self.sources[display_path(filename)] = text
+                self.sources[self.name(filename)] = text
             self._lines[filename] = text.splitlines()
         return self._lines[filename]
 
@@ -58,13 +67,13 @@ class SourceIndex:
 
     def _char_col(self, filename: str, line: int, byte_col: int) -> int:
         lines = self.lines(filename)
-        if 1 <= line <= len(lines):
+        if 1 <= line <= len(lines) and not lines[line - 1].isascii():
             return len(lines[line - 1].encode("utf-8")[:byte_col].decode("utf-8", "replace")) + 1
         return byte_col + 1
 
     def span(self, filename: str, line: int, col: int | None = None, end_line: int | None = None, end_col: int | None = None) -> Span:
         """A Span from 1-based lines and 0-based byte columns (None: the whole line)."""
-        name = display_path(filename)
+        name = self.name(filename)
         self.lines(filename)
         if col is None:
             return Span(name, line, self._first_non_blank(filename, line))
@@ -96,11 +105,15 @@ class SourceIndex:
 
     def call_at(self, site: CallSite) -> ast.Call | None:
         """The call expression the builder saw being executed at `site`."""
-        tree = self.tree(site.file)
-        if tree is None:
-            return None
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and node.lineno == site.line and (site.col is None or node.col_offset == site.col):
+        if site.file not in self._calls:
+            tree = self.tree(site.file)
+            by_line: dict[int, list[ast.Call]] = {}
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Call):
+                    by_line.setdefault(node.lineno, []).append(node)
+            self._calls[site.file] = by_line
+        for node in self._calls[site.file].get(site.line, ()):
+            if site.col is None or node.col_offset == site.col:
                 if site.end_col is None or (node.end_lineno, node.end_col_offset) == (site.end_line, site.end_col):
                     return node
         return None
@@ -129,15 +142,17 @@ class SourceIndex:
 
     def function_def(self, code: CodeType) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The `def` a code object was compiled from (its first line is the first decorator's)."""
-        tree = self.tree(code.co_filename)
-        if tree is None:
-            return None
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
-                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                if code.co_firstlineno in (first, node.lineno):
-                    return node
-        return None
+        key = (code.co_filename, code.co_name, code.co_firstlineno)
+        if key not in self._defs:
+            self._defs[key] = None
+            tree = self.tree(code.co_filename)
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
+                    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                    if code.co_firstlineno in (first, node.lineno):
+                        self._defs[key] = node
+                        break
+        return self._defs[key]
 
     def def_span(self, code: CodeType) -> Span:
         """The `def NAME` line of a function, with the caret under its name."""
@@ -148,7 +163,7 @@ class SourceIndex:
         start = line.find(node.name)
         if start < 0:
             return self.span(code.co_filename, node.lineno)
-        name = display_path(code.co_filename)
+        name = self.name(code.co_filename)
         return Span(name, node.lineno, start + 1, node.lineno, start + 1 + len(node.name))
 
     def parameter_span(self, code: CodeType, parameter: str) -> Span:

@@ -114,6 +114,8 @@ class _Reporter:
         self.index = index
         self._interfaces: dict[TaskFunction[..., Any], TaskInterface | None] = {}
         self._fields: dict[TaskFunction[..., Any], dict[str, Any]] = {}
+        self._spans: dict[TaskFunction[..., Any], dict[str, Span]] = {}
+        self._returns: dict[TaskFunction[..., Any], Span] = {}
 
     def error(
         self, code: str, message: str, site: CallSite | None, hint: str | None = None, keyword: str | None = None
@@ -139,9 +141,17 @@ class _Reporter:
             self._fields[task] = task_fields(task.options, report)
         return self._fields[task]
 
+    def return_span(self, task: TaskFunction[..., Any]) -> Span:
+        """Where a task's outputs are declared: its return annotation."""
+        if task not in self._returns:
+            self._returns[task] = self.index.return_span(task.__wrapped__.__code__)
+        return self._returns[task]
+
     def policy_spans(self, task: TaskFunction[..., Any]) -> dict[str, Span]:
         """Spans of the decorator keywords, under the keys validation looks up ('timeout',
         'env.NAME', 'secrets[i]', ...), so a policy problem found later points at the decorator."""
+        if task in self._spans:
+            return self._spans[task]
         code = task.__wrapped__.__code__
         def_line = self.index.def_span(code).line
         spans = {}
@@ -153,6 +163,7 @@ class _Reporter:
             spans.update({f"env.{name}": spans["env"] for name in task.options.env})
         if "secrets" in spans:
             spans.update({f"secrets[{i}]": spans["secrets"] for i in range(len(task.options.secrets))})
+        self._spans[task] = spans
         return spans
 
 
@@ -174,11 +185,12 @@ def _task(node: Node, reporter: _Reporter) -> Task:
     if node.foreach_site is not None:
         spans["foreach"] = index.site_span(node.foreach_site)
     fn = node.task.__wrapped__
+    return_span = reporter.return_span(node.task)
     return Task(
         name=node.name,
         python=interface.python if interface else f"{fn.__module__}:{fn.__qualname__}",  # broken: reported
         inputs=tuple(bindings),
-        outputs=tuple(Output(name, type_, index.return_span(fn.__code__)) for name, type_ in (interface.outputs if interface else ())),
+        outputs=tuple(Output(name, type_, return_span) for name, type_ in (interface.outputs if interface else ())),
         after=after,
         when=node.when,
         foreach=node.foreach,
