@@ -84,7 +84,8 @@ def test_ctrl_c_interrupts_the_running_attempts_and_the_run_resumes_from_their_c
     assert process.returncode == 130, stderr
     stopped = json.loads(stdout)
     assert stopped["status"] == "interrupted"
-    assert [a["outcome"] for a in stopped["nodes"]["train"]["attempts"]] == ["interrupted"]
+    # stopped because the run was, not the task: recorded as cancelled, which uses no budget
+    assert [a["outcome"] for a in stopped["nodes"]["train"]["attempts"]] == ["cancelled"]
     assert "resume: tether run --resume ctrl-c" in stderr
 
     resumed = subprocess.run(
@@ -96,6 +97,6 @@ def test_ctrl_c_interrupts_the_running_attempts_and_the_run_resumes_from_their_c
     )
     assert resumed.returncode == 0, resumed.stderr
     result = json.loads(resumed.stdout)
-    assert [a["outcome"] for a in result["nodes"]["train"]["attempts"]] == ["interrupted", "success"]
+    assert [a["outcome"] for a in result["nodes"]["train"]["attempts"]] == ["cancelled", "success"]
     assert result["outputs"]["resumed_from"] >= 1
     assert [a["outcome"] for a in result["nodes"]["prepare"]["attempts"]] == ["success"]

@@ -178,7 +178,9 @@ def _execute(
             print(f"{name}: {json.dumps(value, sort_keys=True)}")
     if report.status == "succeeded":
         return 0
-    return 130 if report.status == "interrupted" else 1
+    if report.stopped_by_signal is not None:
+        return 128 + report.stopped_by_signal  # the shell convention: 130 after Ctrl-C, 143 after SIGTERM
+    return 1
 
 
 def _print_diagnostics(loaded: "LoadResult") -> None:

@@ -79,6 +79,7 @@ class Node:
     interrupt: InterruptRequest | None = None
     interrupt_at: float | None = None
     interrupt_sent: bool = False
+    cancelled: bool = False  # SIGTERMed because the run itself was stopped (Ctrl-C)
     checkpoint_marker: int | None = None  # newest checkpoint seq at launch, for "after first commit"
     message: str = ""
     outputs: dict[str, Any] | None = None
@@ -136,6 +137,7 @@ class RunReport:
     outputs: dict[str, Any]
     nodes: dict[str, NodeReport]
     duration_s: float
+    stopped_by_signal: int | None = None  # SIGINT / SIGTERM that stopped the run, if one did
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -386,7 +388,17 @@ class Executor:
         node.timeout_at = node.kill_at = node.interrupt_at = None
         duration = round(time.monotonic() - node.started_at, 3)
         process.finish_log(self.store, self.run_id)
-        if node.timed_out:
+        if node.cancelled:
+            name = signal.Signals(self._signalled or signal.SIGINT).name
+            self.store.record_end(
+                self.run_id,
+                node.node_id,
+                node.number,
+                "cancelled",
+                code,
+                {"duration_s": duration, "message": f"stopped with its run ({name}); uses no retry budget"},
+            )
+        elif node.timed_out:
             self.store.record_end(
                 self.run_id,
                 node.node_id,
@@ -397,7 +409,7 @@ class Executor:
             )
         if node.interrupt is not None and not node.interrupt_sent:
             self.reporter.note(f"{node.node_id}: the interruption of attempt {node.number} never fired (it ended first)")
-        if code == 0 and not node.timed_out:  # run_attempt exits 0 only after recording success
+        if code == 0 and not (node.timed_out or node.cancelled):  # run_attempt exits 0 only after recording success
             node.outputs = self.store.read_outputs(self.run_id, node.node_id)
             if node.outputs is not None:
                 self._set(node, Status.DONE, "")
@@ -522,6 +534,7 @@ class Executor:
         name = signal.Signals(self._signalled or signal.SIGINT).name
         self.reporter.note(f"{name}: interrupting running attempts (they flush their checkpoints)")
         for node in self._running():
+            node.cancelled = True
             self._terminate(node)
 
     # ------------------------------------------------------------------ values
@@ -589,7 +602,8 @@ class Executor:
             status, outputs = "succeeded", self._workflow_outputs()
         else:
             status, outputs = ("interrupted" if self._signalled is not None else "failed"), {}
-        return RunReport(self.run_id, status, outputs, nodes, round(time.monotonic() - self._started, 3))
+        duration = round(time.monotonic() - self._started, 3)
+        return RunReport(self.run_id, status, outputs, nodes, duration, self._signalled)
 
 
 def _data_upstream(task: Task) -> set[str]:

@@ -8,6 +8,8 @@ a restarted executor and `tether exec` on a cluster all count the same attempts 
   machine died) use the interruption budget of an interruptible task. A task that is not
   interruptible has no such budget: its interruptions use the user budget instead.
 - "fatal" is never retried.
+- "cancelled" (the attempt was stopped because its run was stopped: Ctrl-C on `tether run`)
+  uses no budget; a resumed run simply starts the node again.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def next_step(task: Task, attempts: Sequence[AttemptRecord]) -> Verdict:
         return Verdict(False, 0.0, "succeeded")
     if last == "fatal":
         return Verdict(False, 0.0, "fatal failure: not retried")
+    if last == "cancelled":
+        return Verdict(False, 0.0, "cancelled with its run: resume the run to continue")
     counted = budgets(task, attempts)
     if _uses_user_budget(task, last):
         if counted.user_used <= counted.user_allowed:
