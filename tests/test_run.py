@@ -230,3 +230,11 @@ def test_the_local_target_compiles_to_the_same_plan_deterministically(tether_cmd
     assert first.stdout == second.stdout  # no absolute paths, no run id, no clock
     assert "command:  tether exec --store .tether --run RUN_ID --node train --attempt 1" in first.stdout
     assert not (tmp_path / ".tether").exists()
+
+
+def test_a_fatal_failure_lets_running_tasks_finish_and_starts_nothing_new(tether_run: RunTether) -> None:
+    done = tether_run("fatal_stops.yaml", "--max-parallel", "2", "--json")
+    assert done.returncode == 1
+    result = report(done)
+    statuses = {name: (node["status"], len(node["attempts"])) for name, node in result["nodes"].items()}
+    assert statuses == {"buggy": ("failed", 1), "slow": ("done", 1), "after-slow": ("stopped", 0)}
