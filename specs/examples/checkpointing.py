@@ -29,3 +29,11 @@ def use_checkpoint(n_iterations: int) -> int:
 @tether.workflow
 def checkpointing_example(n_iterations: int) -> int:
     return use_checkpoint(n_iterations=n_iterations)
+
+
+if __name__ == "__main__":
+    try:
+        checkpointing_example(n_iterations=10)
+    except RuntimeError as e:  # noqa : F841
+        # Since no retries are performed, an exception is expected when run locally
+        pass

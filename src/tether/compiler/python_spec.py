@@ -79,7 +79,9 @@ def compile_workflow(workflow: WorkflowFunction[..., Any], diags: Diagnostics, i
     with building(builder):
         try:
             returned = fn(**arguments)
-        except Exception as exc:  # user code: report where it failed, never a traceback
+        except BaseException as exc:  # noqa: BLE001 - user code: report where it failed, never a traceback
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             _report_exception(exc, f"building workflow '{workflow.workflow_name}' failed", diags, index, code)
     tasks = tuple(_task(node, reporter) for node in builder.nodes)
     outputs = () if returned is _FAILED else _outputs(returned, workflow, builder, diags, index)
@@ -98,7 +100,7 @@ def compile_workflow(workflow: WorkflowFunction[..., Any], diags: Diagnostics, i
         labels=tuple(sorted(workflow.labels.items())),
         schedule=workflow.schedule,
         span=index.def_span(code),
-        source=index.sources.get(display_path(code.co_filename)),
+        source=index.sources.get(index.name(code.co_filename)),
     )
 
 
