@@ -116,6 +116,30 @@ def test_a_module_spec_compiles_to_the_same_bytes_as_the_file_spec(tether_cmd: l
     assert by_module.stdout == by_file.stdout
 
 
+def test_task_refs_name_the_module_that_defines_each_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "acme"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "steps.py").write_text(
+        "import tether\n\n\n@tether.task\ndef clean(rows: list[str]) -> list[str]:\n    return rows\n", encoding="utf-8"
+    )
+    (package / "flows.py").write_text(
+        "import tether\nfrom acme.steps import clean\nfrom sibling import shout\n\n\n"
+        "@tether.workflow\ndef nightly(rows: list[str]) -> str:\n    return shout(rows=clean(rows=rows))\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "sibling.py").write_text(
+        "import tether\n\n\n@tether.task\ndef shout(rows: list[str]) -> str:\n    return ' '.join(rows).upper()\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # `package.module:workflow` is found from the working directory
+    result = load("acme.flows:nightly")
+    assert result.workflow is not None, result.diagnostics
+    assert {t.name: t.python for t in result.workflow.tasks} == {"clean": "acme.steps:clean", "shout": "sibling:shout"}
+    missing = load("acme.nowhere:nightly")
+    assert [(d.code, d.message) for d in missing.diagnostics] == [("E120", "no module named 'acme.nowhere'")]
+
+
 def test_compiling_leaves_sys_path_and_sys_modules_as_they_were() -> None:
     path_before, had_module = list(sys.path), "checkpointing" in sys.modules
     assert load(str(EXAMPLES / "checkpointing.py") + ":checkpointing_example").ok
