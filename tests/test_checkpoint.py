@@ -107,6 +107,7 @@ def test_retention_keeps_the_newest_k(make: Make) -> None:
     cp = make(keep=2)
     for i in range(5):
         cp.write(b"v%d" % i)
+    cp.close()  # retention deletes on a background thread
     assert len(objects(cp, ".commit")) == 2
     assert len(objects(cp, ".data")) == 2
     assert cp.read() == b"v4"
@@ -119,8 +120,10 @@ def test_retention_removes_leftovers_of_crashed_writers(make: Make) -> None:
     cp.fs.pipe_file(orphan, b"half a checkpoint")
     assert cp.read() == b"committed"
     cp.write(b"next")
+    cp.close()
     info = cp.latest()
     assert info is not None and info.seq == 3  # never reuses a sequence number an orphan holds
+    cp.fs.invalidate_cache(cp.root)
     assert not cp.fs.exists(orphan)
     assert cp.read() == b"next"
 
@@ -132,6 +135,7 @@ def test_local_temp_files_of_a_crashed_writer_are_ignored_then_removed(tmp_path:
     temp.write_bytes(b"torn")
     assert cp.read() == b"committed"
     cp.write(b"next")
+    cp.close()
     assert not temp.exists()
     assert sorted(p.name.split(".")[-1] for p in tmp_path.iterdir()) == ["commit", "commit", "data", "data"]
 

@@ -15,13 +15,14 @@ written whichever attempt wrote it; the attempt and a random token in the name k
 (a zombie attempt, two threads) from ever colliding. Readers verify size and checksum, and skip
 a bad or missing newest checkpoint with a CheckpointWarning, falling back to the one before.
 After each commit, retention keeps the `keep` newest commits and deletes older ones and the
-leftovers of crashed writers, never anything newer than the checkpoint just committed.
+leftovers of crashed writers, never anything newer than the checkpoint just committed; it runs
+on a background thread (close() waits for it), off the critical path of the next write.
 
 Better than Flyte's SyncCheckpoint: reading sees every earlier attempt (not only the previous
 one), returns None instead of raising when there is nothing, and `write` and `save` mix freely.
 
 Writes are synchronous: when `write()` or `save()` returns, the checkpoint is durable. A SIGTERM
-handler therefore has nothing to flush; whatever was committed before the signal is what the
+handler therefore has nothing to flush (close() only waits for retention to finish deleting); whatever was committed before the signal is what the
 next attempt reads, and an interrupted write leaves only an uncommitted object, later removed.
 """
 
@@ -33,6 +34,7 @@ import re
 import secrets
 import shutil
 import tarfile
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterable, Iterator, Literal, Mapping
@@ -138,6 +140,7 @@ class Checkpoint:
         path = fs._strip_protocol(root)
         self._store: ObjectStore = LocalStore(path) if isinstance(fs, LocalFileSystem) else FsspecStore(fs, path)
         self.root = self._store.root
+        self._retiring: threading.Thread | None = None
 
     @classmethod
     def from_uri(
@@ -254,25 +257,50 @@ class Checkpoint:
         # One directory fsync makes both names durable. Until it returns, a power cut may keep
         # the commit record's name but lose the data's: readers then fall back, never tear.
         self._store.sync()
-        self._prune(listing, key)
+        self._retire(_doomed(listing, key, self.keep))
         return info
 
-    def _prune(self, listing: _Listing, newest: _Key) -> None:
-        """Retention: only now that `newest` is durable, drop old commits and crashed leftovers."""
-        commits = sorted(listing.commits | {newest}, reverse=True)
-        kept = set(commits[: self.keep])
-        doomed = [name for key in commits[self.keep :] for name in (key.commit, key.data)]  # commit first
-        doomed += [key.data for key in sorted(listing.data - listing.commits) if key < newest]
-        doomed += [name for key, name in listing.temps if key < newest and key not in kept]
-        for name in doomed:
+    def _retire(self, doomed: list[str]) -> None:
+        """Retention, beside the caller's next work rather than on its critical path.
+
+        Deleting a large file costs about as much as fsyncing it (the kernel frees its pages);
+        an object store spends a round trip per object. So the deletes run on a thread (as
+        Orbax's background delete does); the previous pass is joined first, so one runs at a time.
+        """
+        self.close()
+        if doomed:
+            self._retiring = threading.Thread(
+                target=self._delete, args=(doomed,), name="tether-checkpoint-retention"
+            )
+            self._retiring.start()
+
+    def _delete(self, names: list[str]) -> None:
+        for name in names:
             try:
                 self._store.delete(name)
             except OSError as error:  # the checkpoint is committed; a leftover is only wasted space
                 warnings.warn(
                     f"could not delete old checkpoint object {name!r} under {self.root}: {error}",
                     CheckpointWarning,
-                    stacklevel=4,
+                    stacklevel=2,
                 )
+
+    def close(self) -> None:
+        """Wait for retention still deleting old checkpoints; the Checkpoint stays usable.
+
+        Not needed for durability: write() and save() return only once the checkpoint is
+        durable, so a SIGTERM handler has nothing to flush. Interpreter exit waits for the
+        deletes too; a process killed before they finish leaves objects the next commit removes.
+        """
+        if self._retiring is not None:
+            self._retiring.join()
+            self._retiring = None
+
+    def __enter__(self) -> Checkpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ commit records
 
@@ -288,6 +316,17 @@ class Checkpoint:
                 _warn(key, f"its commit record is unreadable ({error})")
                 continue
             yield key, info
+
+
+def _doomed(listing: _Listing, newest: _Key, keep: int) -> list[str]:
+    """What retention deletes once `newest` is durable: commits beyond the `keep` newest (the
+    record before its data, so nothing is ever committed without data on purpose), and leftovers
+    of crashed writers older than `newest` (a writer still running newer ones is left alone)."""
+    commits = sorted(listing.commits | {newest}, reverse=True)
+    doomed = [name for key in commits[keep:] for name in (key.commit, key.data)]
+    doomed += [key.data for key in sorted(listing.data - listing.commits) if key < newest]
+    doomed += [name for key, name in listing.temps if key < newest]
+    return doomed
 
 
 def _parse_record(key: _Key, raw: bytes) -> CheckpointInfo:
