@@ -45,13 +45,14 @@ def _require_builder(what: str) -> "Builder":
 
 
 class _ForeachBlock:
-    def __init__(self, items: Any, site: "CallSite"):
+    def __init__(self, items: Any, site: "CallSite | None"):
         self._items = items
         self._site = site
         self._builder: "Builder | None" = None
 
     def __enter__(self) -> "Promise":
         self._builder = _require_builder("foreach")
+        assert self._site is not None  # a builder was active when foreach() was called
         return self._builder.enter_foreach(self._items, self._site)
 
     def __exit__(self, *exc: object) -> None:
@@ -60,13 +61,14 @@ class _ForeachBlock:
 
 
 class _WhenBlock:
-    def __init__(self, condition: Any, site: "CallSite"):
+    def __init__(self, condition: Any, site: "CallSite | None"):
         self._condition = condition
         self._site = site
         self._builder: "Builder | None" = None
 
     def __enter__(self) -> None:
         self._builder = _require_builder("when")
+        assert self._site is not None
         self._builder.enter_when(self._condition, self._site)
 
     def __exit__(self, *exc: object) -> None:
@@ -89,15 +91,18 @@ def when(condition: Any) -> _WhenBlock:
 
         with tether.when(metrics.accuracy > 0.9):
             publish(model=model)
+
+    Combine conditions with `&`, `|` and `~` (Python's `and`/`or`/`not` cannot be overloaded),
+    parenthesising comparisons: `(a > 1) & ~(b == "x")`.
     """
     return _WhenBlock(condition, _caller())
 
 
-
-def _caller() -> "CallSite":
-    """The call site of whoever called foreach()/when(); only computed while building."""
+def _caller() -> "CallSite | None":
+    """The call site of whoever called foreach()/when(); only computed while building
+    (outside a build there is none, and entering the block raises the misuse)."""
     if _BUILDER.get() is None:
-        return None  # type: ignore[return-value]  # _require_builder reports the misuse on enter
+        return None
     from .graph import call_site
 
     return call_site(sys._getframe(2))

@@ -60,17 +60,14 @@ class TaskFunction(Generic[P, R]):
         import tempfile
         import uuid
 
+        from ..compiler.ir import DEFAULT_CHECKPOINT_KEEP
         from ..runtime.checkpoint import Checkpoint as CheckpointStore
-
         from .policies import Checkpoint
 
         checkpoint = self.options.checkpoint
-        keep = checkpoint.keep if isinstance(checkpoint, Checkpoint) else None
+        keep = checkpoint.keep if isinstance(checkpoint, Checkpoint) and checkpoint.keep else DEFAULT_CHECKPOINT_KEEP
         with tempfile.TemporaryDirectory(prefix="tether-checkpoint-") as directory:
-            if keep is None:
-                store = CheckpointStore.from_uri(directory, attempt=1)
-            else:
-                store = CheckpointStore.from_uri(directory, attempt=1, keep=keep)
+            store = CheckpointStore.from_uri(directory, attempt=1, keep=keep)
             context = TaskContext(
                 checkpoint=store, attempt=1, run_id=f"local-{uuid.uuid4().hex[:12]}", node_id=self.task_name
             )
