@@ -19,6 +19,7 @@ the caret under `tasks.prep.outputs.rows` itself.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from .ir import (
     WorkflowOutput,
 )
 from .quantities import QuantityError, parse_cpu, parse_duration, parse_memory
-from .types import Type, TypeSyntaxError, parse_type
+from .types import Type, TypeSyntaxError, accepts_value, parse_type
 from .validate import ERROR_TYPE, INVALID, gc_paused
 
 API_VERSION = "tether/v1"
@@ -251,7 +252,9 @@ class _Reader:
             root = yaml.compose(self.text, Loader=_loader())
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            span = Span(self.file, mark.line + 1, mark.column + 1) if mark is not None else None
+            span = None
+            if mark is not None:
+                span = Span(self.file, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
             problem = (exc.problem or exc.context or "invalid YAML").rstrip(".")
             hint = "a spec file holds one YAML document" if "single document" in problem else _syntax_hint(exc)
             self.error("E102", f"invalid YAML: {problem}", span, hint)
@@ -267,7 +270,7 @@ class _Reader:
             return None
         if root is None:
             self.error(
-                "E104", "the spec is empty", Span(self.file, 1, 1),
+                "E104", "the spec is empty", Span(self.file, 1, 1, 1, 2),
                 "a spec starts with 'apiVersion: tether/v1', 'kind: Workflow', 'metadata' and 'spec'",
             )
         return root
@@ -548,6 +551,12 @@ class _Reader:
                 default = self.plain(fields["default"].value, fields["default"].path) if has_default else None
                 if default is _MISSING:
                     type_, default = ERROR_TYPE, None
+                elif has_default and type_ is not ERROR_TYPE and not accepts_value(type_, default):
+                    self.error(
+                        "E208", f"default {_show(default)} of input '{name}' does not fit type {type_}",
+                        self.span(fields["default"].value), "change the default or the type",
+                    )
+                    has_default, default = False, None  # reported here, where the caret is exact
                 result.append(
                     WorkflowInput(
                         name, type_, has_default, default,
@@ -623,7 +632,7 @@ class _Reader:
         keys = dict(own)
         for key, default in defaults.items():
             keys[key] = self.merge_default(keys.get(key), default)
-        spans = _Spans(self, {key: e.value for key, e in keys.items()})
+        spans = _Spans(self, {key: _anchor(e) for key, e in keys.items()})
         fields: dict[str, Any] = {}
         if "python" in keys:
             fields["python"] = self.python_ref(keys["python"])
@@ -1033,6 +1042,15 @@ _SUB_KEYS: dict[str, tuple[str, ...] | None] = {
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
+def _anchor(entry: _Entry) -> Node:
+    """What a diagnostic about an entry points at: the value, or the key when the value is a
+    block (indented lines below the key), whose first line would be some inner key instead."""
+    value = entry.value
+    if isinstance(value, (MappingNode, SequenceNode)) and not value.flow_style and value.value:
+        return entry.key
+    return value
+
+
 def _tag(node: Node) -> str:
     """A node's tag, with a plain scalar's implicit type (int, bool, null, merge...) resolved by
     YAML 1.1's rules (the tables of PyYAML's Resolver), the first time it is asked for."""
@@ -1099,6 +1117,11 @@ def _describe(node: Node) -> str:
     if tag == _FLOAT:
         return f"a number ({node.value})"
     return f"a string ('{node.value}')" if len(node.value) <= 40 else "a string"
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _word(value: object) -> str:
@@ -1169,6 +1192,8 @@ def _syntax_hint(exc: yaml.MarkedYAMLError) -> str | None:
         return "a value containing ': ' must be quoted"
     if "found character '\\t'" in problem or "tab" in problem:
         return "indent with spaces, not tabs"
+    if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
+        return "inside {...} or [...], quote values that contain ': ' or ', '"
     if "could not find expected ':'" in problem:
         return "each entry of a mapping is 'key: value'"
     if "found undefined alias" in problem:
@@ -1198,7 +1223,7 @@ def _label_problem(text: str, what: str) -> str | None:
         if slash and not _LABEL_PREFIX.fullmatch(prefix):
             return "has an invalid prefix"
         return None if _LABEL_NAME.fullmatch(name) else "is not a valid label name"
-    return None if text == "" or _LABEL_NAME.fullmatch(text) else "is not a valid label value"
+    return None if text == "" or _LABEL_NAME.fullmatch(text) else "is not valid"
 
 
 _CRON_HINT = "five fields 'minute hour day-of-month month day-of-week', e.g. \"0 3 * * *\", or @hourly, @daily, @weekly, @monthly, @yearly"
