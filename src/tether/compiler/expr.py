@@ -209,9 +209,18 @@ def _build(tree) -> Expr:  # type: ignore[no-untyped-def]
     raise ExprSyntaxError(f"unsupported expression '{rule}'", 1, _HINT)  # pragma: no cover
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+
+
 def _unquote(token: str) -> str:
+    """A string token's value: JSON's escapes (as `unparse` writes them), any other `\\c` is c."""
     body = token[1:-1]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+    def escape(match: re.Match[str]) -> str:
+        text = match.group(1)
+        return chr(int(text[1:], 16)) if len(text) == 5 else _ESCAPES.get(text, text)
+
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", escape, body, flags=re.S)
 
 
 _TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
@@ -300,17 +309,23 @@ def unparse_ref(ref: Ref) -> str:
     else:
         text = f"tasks.{ref.task}.outputs.{ref.name}"
     for step in ref.path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if re.fullmatch(r"[A-Za-z_]\w*", step) else f"[{json.dumps(step)}]")
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if _is_attribute(step) else f"[{json.dumps(step, ensure_ascii=False)}]")
     return text
 
 
+def _is_attribute(step: str) -> bool:
+    """Can `.step` spell this key? ASCII identifiers other than the language's keywords."""
+    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", step) is not None and step not in _KEYWORDS
+
+
+_KEYWORDS = frozenset({"and", "or", "not", "true", "false", "null"})
 _PRECEDENCE = {"or": 1, "and": 2, "not": 3}
 
 
 def unparse(expr: Expr, _parent: int = 0) -> str:
     """The canonical spelling of an expression (without the `${{ }}`)."""
     if isinstance(expr, Literal):
-        return json.dumps(_plain(expr.value), sort_keys=True)
+        return json.dumps(_plain(expr.value), sort_keys=True, ensure_ascii=False)
     if isinstance(expr, Ref):
         return unparse_ref(expr)
     if isinstance(expr, ListExpr):
