@@ -196,6 +196,9 @@ DIAGNOSTICS = {
         f"{_case('control.py')}:39:10: error[E205]: a tether.foreach item was used outside its `with` block",
         f"{_case('control.py')}:40:10: error[E128]: tether.when needs a condition built from promises, not a bool",
     ],
+    "control.py:unnamed": [
+        f"{_case('control.py')}:46:5: error[E127]: workflow 'unnamed' returns a tuple; outputs need names",
+    ],
     "import_error.py:never_built": [
         f"{_case('import_error.py')}:6:1: error[E120]: importing '{_case('import_error.py')}' failed: KeyError: 'high'",
     ],

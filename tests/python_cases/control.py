@@ -39,3 +39,8 @@ def misuse(n: int, flag: bool = True) -> None:
     work(items=items)
     with tether.when(True):
         publish(score=score(n=n))
+
+
+@tether.workflow
+def unnamed(n: int) -> tuple[float, int]:
+    return score(n=n), n
