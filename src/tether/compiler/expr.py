@@ -335,7 +335,9 @@ def unparse(expr: Expr, _parent: int = 0) -> str:
         return f"({text})" if 3 < _parent else text
     if isinstance(expr, BinOp):
         level = _PRECEDENCE.get(expr.op, 4)
-        text = f"{unparse(expr.left, level)} {expr.op} {unparse(expr.right, level + 1 if level == 4 else level)}"
+        # The right operand binds tighter (and/or group to the left), and a comparison's
+        # operands must be atoms (comparisons do not chain), so both round-trip exactly.
+        text = f"{unparse(expr.left, level + 1 if level == 4 else level)} {expr.op} {unparse(expr.right, level + 1)}"
         return f"({text})" if level < _parent else text
     if isinstance(expr, Interp):
         return "".join(p if isinstance(p, str) else "${{ " + unparse(p) + " }}" for p in expr.parts)
