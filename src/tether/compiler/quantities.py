@@ -46,6 +46,8 @@ def parse_duration(value: object) -> int:
         hint = _DURATION_HINT
         if re.fullmatch(r"\d+\.\d+[dhms]", text):
             hint = "fractions are not allowed: write 1h30m rather than 1.5h"
+        elif re.fullmatch(r"(\d+[dhms])+", text):
+            hint = "each unit at most once, largest first: 1h30m, not 30m1h"
         elif re.fullmatch(r"\d+\s*(ms|us|ns)", text):
             hint = "the smallest unit is a second"
         elif re.fullmatch(r"\d+\s*[A-Za-z]+", text):
@@ -56,7 +58,7 @@ def parse_duration(value: object) -> int:
 
 
 def format_duration(seconds: int) -> str:
-    """The shortest spelling `parse_duration` reads back: 5400 -> '1h30m', 0 -> '0s'."""
+    """The spelling people write, which `parse_duration` reads back: 5400 -> '1h30m', 0 -> '0s'."""
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     if seconds == 0:
