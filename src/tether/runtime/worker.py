@@ -91,8 +91,17 @@ def fork_available() -> bool:
 
 
 def preload() -> None:
-    """Import what every attempt needs, once, in the process that will fork the attempts."""
+    """Import what every attempt needs, once, in the process that will fork the attempts.
+
+    Then freeze the garbage collector's view of everything allocated so far: a forked child's
+    collections then skip those objects instead of writing to (and so copying) their pages.
+    """
+    import gc
+
     from . import checkpoint, entry  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
 
 
 def _log_target(store: RunStore, run_id: str, node_id: str, number: int) -> tuple[str, bool]:
