@@ -238,3 +238,10 @@ def test_a_fatal_failure_lets_running_tasks_finish_and_starts_nothing_new(tether
     result = report(done)
     statuses = {name: (node["status"], len(node["attempts"])) for name, node in result["nodes"].items()}
     assert statuses == {"buggy": ("failed", 1), "slow": ("done", 1), "after-slow": ("stopped", 0)}
+
+
+def test_a_foreach_over_an_empty_list_runs_nothing_and_downstream_sees_an_empty_list(tether_run: RunTether) -> None:
+    result = report(tether_run("fanout.yaml", "-p", "n=0", "--json"))
+    assert result["status"] == "succeeded"
+    assert result["outputs"] == {"sum": 0, "big": None, "small": "SMALL 0"}
+    assert result["nodes"]["square"] == {"status": "done", "attempts": []}

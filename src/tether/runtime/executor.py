@@ -281,13 +281,15 @@ class Executor:
         slots = self.max_parallel - len(self._running())
         now = time.monotonic()
         for node in self._nodes():
+            if self._stopping and node.status in (Status.PENDING, Status.RETRYING):
+                why = f"{node.message}; not retried: the run stopped" if node.message else "not started: the run stopped"
+                node.retry_at = None
+                self._set(node, Status.STOPPED, why)
+                settled = True
+                continue
             if node.status is Status.PENDING or (
                 node.status is Status.RETRYING and node.retry_at is not None and node.retry_at <= now
             ):
-                if self._stopping:
-                    self._set(node, Status.STOPPED, node.message or "not started: the run stopped")
-                    settled = True
-                    continue
                 if node.status is Status.PENDING and self.resuming and not node.journal_checked and self._already_done(node):
                     settled = True
                     continue
@@ -329,7 +331,8 @@ class Executor:
         else:
             group.nodes = [Node(f"{task.name}[{i}]", task) for i in range(len(items))]
             if not items:
-                self.reporter.note(f"{task.name}: foreach over an empty list, nothing to run")
+                group.message = "foreach over an empty list: nothing to run"
+                self.reporter.note(f"{task.name}: {group.message}")
         for node in group.nodes:
             self.reporter.node_changed(self._view(node))
         return True
@@ -344,19 +347,21 @@ class Executor:
         outputs = self.store.read_outputs(self.run_id, node.node_id)
         attempts = self.store.attempts(self.run_id, node.node_id)
         node.number = max((a.number for a in attempts), default=0)
-        if outputs is not None:
-            node.outputs = outputs
-            self._set(node, Status.DONE, "done in an earlier run")
-            return True
         for lost in (a for a in attempts if a.outcome is None):
+            # Killed after writing its outputs (they are written last) means it succeeded.
+            succeeded = outputs is not None and lost.number == node.number
             self.store.record_end(
                 self.run_id,
                 node.node_id,
                 lost.number,
-                "interrupted",
+                "success" if succeeded else "interrupted",
                 None,
                 {"message": "lost: the attempt never recorded its end (its process was killed)"},
             )
+        if outputs is not None:
+            node.outputs = outputs
+            self._set(node, Status.DONE, "in an earlier run")
+            return True
         return False
 
     # ------------------------------------------------------------------ attempts
@@ -364,7 +369,7 @@ class Executor:
     def _start(self, node: Node) -> None:
         node.number += 1
         node.retry_at = None
-        node.timed_out = False
+        node.timed_out = node.cancelled = False
         node.started_at = time.monotonic()
         node.timeout_at = node.started_at + node.task.timeout_s if node.task.timeout_s else None
         node.interrupt = next(
@@ -582,8 +587,8 @@ class Executor:
     def views(self) -> list[NodeView]:
         views: list[NodeView] = []
         for group in self._groups.values():
-            if group.nodes is None:
-                views.append(NodeView(group.task.name, group.status, 0, message=group.message))
+            if not group.nodes:
+                views.append(NodeView(group.task.name, group.current_status(), 0, message=group.message))
             else:
                 views.extend(self._view(node) for node in group.nodes)
         return views
@@ -591,8 +596,8 @@ class Executor:
     def _report(self) -> RunReport:
         nodes: dict[str, NodeReport] = {}
         for group in self._groups.values():
-            if group.nodes is None:
-                nodes[group.task.name] = NodeReport(group.status, (), group.message)
+            if not group.nodes:  # never expanded (skipped, stopped), or a foreach over nothing
+                nodes[group.task.name] = NodeReport(group.current_status(), (), group.message)
                 continue
             for node in group.nodes:
                 attempts = tuple(self.store.attempts(self.run_id, node.node_id))

@@ -37,6 +37,8 @@ def describe(view: NodeView) -> str:
         wait = f"in {view.retry_in_s:.0f}s" if view.retry_in_s and view.retry_in_s >= 0.5 else "now"
         return f"{view.message}; next attempt {wait}" if view.message else f"waiting for retry ({wait})"
     status: str = view.status.value
+    if view.status is Status.DONE and view.message:
+        return f"{status} ({view.message})"
     return status + (f": {view.message}" if view.message else "")
 
 
