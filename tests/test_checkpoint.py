@@ -96,6 +96,13 @@ def test_newest_wins_and_sequence_grows(make: Make) -> None:
     assert cp.read() == b"step 5"
 
 
+def test_an_empty_checkpoint_is_not_the_absence_of_one(make: Make) -> None:
+    cp = make()
+    cp.write(b"")
+    assert cp.read() == b""
+    assert cp.prev_exists()
+
+
 def test_large_checkpoint_round_trips(make: Make) -> None:
     payload = os.urandom(BIG) + b"tail"
     cp = make()
@@ -111,6 +118,13 @@ def test_retention_keeps_the_newest_k(make: Make) -> None:
     assert len(objects(cp, ".commit")) == 2
     assert len(objects(cp, ".data")) == 2
     assert cp.read() == b"v4"
+
+
+def test_leaving_the_context_waits_for_retention(make: Make) -> None:
+    with make(keep=1) as cp:
+        for i in range(3):
+            cp.write(os.urandom(BIG))
+    assert len(objects(cp, ".data")) == 1
 
 
 def test_retention_removes_leftovers_of_crashed_writers(make: Make) -> None:
@@ -186,6 +200,29 @@ def test_restoring_a_directory_into_an_existing_one_replaces_same_named_entries(
     (target / "unrelated").write_bytes(b"kept")
     make(attempt=2).restore(target)
     assert tree(target) == {"b": b"new b", "sub": None, "sub/a": b"new a", "unrelated": b"kept"}
+
+
+def test_saving_the_same_tree_twice_stores_the_same_archive(make: Make, tmp_path: Path) -> None:
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "sub" / "f").write_bytes(b"x" * 10_000)
+    (tmp_path / "d" / "g").write_bytes(b"y")
+    cp = make()
+    cp.save(tmp_path / "d")
+    first = cp.latest()
+    cp.save(tmp_path / "d")
+    second = cp.latest()
+    assert first is not None and second is not None and second.seq == first.seq + 1
+    assert (second.size, second.checksum) == (first.size, first.checksum)
+
+
+def test_a_directory_is_not_restored_over_a_file(make: Make, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_bytes(b"x")
+    make().save(tmp_path / "d")
+    (tmp_path / "a-file").write_bytes(b"mine")
+    with pytest.raises(NotADirectoryError):
+        make().restore(tmp_path / "a-file")
+    assert (tmp_path / "a-file").read_bytes() == b"mine"
 
 
 def test_read_of_a_directory_checkpoint_says_to_restore_it(make: Make, tmp_path: Path) -> None:
