@@ -25,6 +25,7 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -93,15 +94,28 @@ def generate(shape: str, n: int, seed: int = SEED) -> str:
     return _HEADER.format(shape=shape, n=n) + "\n".join(tasks) + "\n"
 
 
-def best_of(repeat: int, action: Callable[[], object]) -> float:
-    """Best wall time of `repeat` runs after one warm-up (caches filled, pages touched)."""
+@dataclass(frozen=True)
+class Timing:
+    """Best CPU time and best wall time (seconds) over the timed runs."""
+
+    cpu: float
+    wall: float
+
+
+def best_of(repeat: int, action: Callable[[], object]) -> Timing:
+    """Best of `repeat` runs after one warm-up (caches filled, pages touched).
+
+    CPU time (time.process_time) is the work done, and barely moves when other processes share
+    the machine; wall time is what a person waits for on an idle one. Both are kept.
+    """
     action()
-    best = float("inf")
+    cpu = wall = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
         action()
-        best = min(best, time.perf_counter() - start)
-    return best
+        cpu = min(cpu, time.process_time() - cpu_start)
+        wall = min(wall, time.perf_counter() - wall_start)
+    return Timing(cpu, wall)
 
 
 def _yaml_loaders() -> tuple[type, str]:
@@ -111,7 +125,7 @@ def _yaml_loaders() -> tuple[type, str]:
     return (loader, "libyaml") if loader is not None else (yaml.SafeLoader, "pure-Python")
 
 
-def measure(path: Path, repeat: int) -> dict[str, float]:
+def measure(path: Path, repeat: int) -> dict[str, Timing]:
     import yaml
 
     from tether.compiler.load import load
@@ -162,9 +176,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
         print(f"compile scale: best of {args.repeat} after a warm-up; YAML via {flavour}; python {sys.version.split()[0]}")
-        print("raw = yaml.load of the file (baseline); compose = yaml.compose (node tree with marks);")
-        print("tether = load(): read + YAML + IR + validation + canonical order (everything `tether check` does)\n")
-        columns = f"{'shape':<7} {'tasks':>6} {'KiB':>6} {'raw ms':>9} {'compose ms':>11} {'tether ms':>10} {'us/task':>8} {'tether/raw':>10}"
+        print("raw = yaml.load of the file (the baseline); compose = yaml.compose (node tree with marks);")
+        print("tether = load(): read + YAML + IR + validation + canonical order (everything `tether check` does).")
+        print("Times are CPU ms (the work); 'wall' is tether's best wall time.\n")
+        columns = (
+            f"{'shape':<7} {'tasks':>6} {'KiB':>6} {'raw':>8} {'compose':>8} {'tether':>8} {'wall':>8}"
+            f" {'us/task':>8} {'tether/raw':>10}"
+        )
         print(columns)
         print("-" * len(columns))
         summary: list[str] = []
@@ -175,16 +193,17 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_text(generate(shape, n), encoding="utf-8")
                 repeat = args.repeat if n < 5_000 else max(2, args.repeat // 2)
                 t = measure(path, repeat)
-                totals[n] = t["tether"]
+                raw, compose, tether = t["raw"].cpu, t["compose"].cpu, t["tether"].cpu
+                totals[n] = tether
                 print(
-                    f"{shape:<7} {n:>6} {path.stat().st_size / 1024:>6.0f} {t['raw'] * 1e3:>9.1f} {t['compose'] * 1e3:>11.1f} "
-                    f"{t['tether'] * 1e3:>10.1f} {t['tether'] / n * 1e6:>8.1f} {t['tether'] / t['raw']:>10.2f}"
+                    f"{shape:<7} {n:>6} {path.stat().st_size / 1024:>6.0f} {raw * 1e3:>8.1f} {compose * 1e3:>8.1f}"
+                    f" {tether * 1e3:>8.1f} {t['tether'].wall * 1e3:>8.1f} {tether / n * 1e6:>8.1f} {tether / raw:>10.2f}"
                 )
             if 5_000 in totals and 10_000 in totals:
                 ratio = totals[10_000] / totals[5_000]
                 target = "ok" if totals[5_000] <= 0.2 else "over the 0.2 s target"
                 summary.append(
-                    f"{shape:<7} 5,000 tasks: {totals[5_000]:.3f} s ({target}); growth 10k/5k = {ratio:.2f} (linear = 2.00)"
+                    f"{shape:<7} 5,000 tasks: {totals[5_000]:.3f} s of CPU ({target}); growth 10k/5k = {ratio:.2f} (linear = 2.00)"
                 )
         if summary:
             print()
