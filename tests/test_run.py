@@ -245,3 +245,30 @@ def test_a_foreach_over_an_empty_list_runs_nothing_and_downstream_sees_an_empty_
     assert result["status"] == "succeeded"
     assert result["outputs"] == {"sum": 0, "big": None, "small": "SMALL 0"}
     assert result["nodes"]["square"] == {"status": "done", "attempts": []}
+
+
+def test_a_run_on_an_s3_store_keeps_journal_checkpoints_and_logs_there(
+    tether_cmd: list[str], tether_env: dict[str, str], s3_bucket: tuple[str, dict[str, Any]]
+) -> None:
+    bucket, options = s3_bucket
+    env = {**tether_env, "TETHER_STORE_OPTIONS": json.dumps(options)}
+    store = f"{bucket}/tether"
+    done = subprocess.run(
+        [*tether_cmd, "run", str(SPECS / "seed.yaml"), "-p", "n_iterations=12", "--store", store, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result = report(done)
+    assert result["outputs"] == {"result": 11}
+    assert outcomes(result, "use-checkpoint") == ["recoverable", "recoverable", "success"]
+    logs = subprocess.run(
+        [*tether_cmd, "logs", result["run_id"], "use-checkpoint", "--attempt", "1", "--store", store],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert logs.returncode == 0, logs.stderr
+    assert "RecoverableError: Failed at iteration 4" in logs.stdout  # the log was uploaded to S3
