@@ -234,3 +234,41 @@ def test_schema_accepts_what_the_compiler_accepts(
     result = load(str(spec))
     assert result.ok, [f"{d.code} {d.message}" for d in result.diagnostics]
     assert _errors(validator, document) == []
+
+
+def _object_keys(schema: dict[str, Any], node: dict[str, Any]) -> set[str]:
+    """The property names of an object subschema, following $ref, allOf and oneOf branches."""
+    definitions = schema["definitions"]
+    if "$ref" in node:
+        return _object_keys(schema, definitions[node["$ref"].rsplit("/", 1)[1]])
+    keys = set(node.get("properties", {}))
+    for branch in node.get("allOf", []) + node.get("oneOf", []):
+        keys |= _object_keys(schema, branch)
+    return keys
+
+
+def test_schema_keys_are_the_front_ends_keys(schema: dict[str, Any]) -> None:
+    """A key added to the language must reach the schema (or editors flag valid specs)."""
+    from tether.compiler import yaml_spec
+
+    definitions = schema["definitions"]
+    retries_long = next(b for b in definitions["retries"]["oneOf"] if b.get("type") == "object")
+    workflow_input_long = next(b for b in definitions["workflowInput"]["oneOf"] if b.get("type") == "object")
+    expected = {
+        "top": (set(schema["properties"]), yaml_spec.TOP_KEYS),
+        "metadata": (_object_keys(schema, definitions["metadata"]), yaml_spec.METADATA_KEYS),
+        "spec": (_object_keys(schema, definitions["spec"]), yaml_spec.SPEC_KEYS),
+        "workflow input": (_object_keys(schema, workflow_input_long), yaml_spec.INPUT_KEYS),
+        "task": (_object_keys(schema, definitions["task"]), yaml_spec.TASK_KEYS),
+        "defaults": (_object_keys(schema, definitions["defaults"]), yaml_spec.DEFAULTABLE_KEYS),
+        "container": (_object_keys(schema, definitions["container"]), yaml_spec.CONTAINER_KEYS),
+        "retries": (_object_keys(schema, retries_long), yaml_spec.RETRY_KEYS),
+        "backoff": (_object_keys(schema, definitions["backoff"]), yaml_spec.BACKOFF_KEYS),
+        "resources": (_object_keys(schema, definitions["resources"]), yaml_spec.RESOURCE_KEYS),
+        "secret": (_object_keys(schema, definitions["secret"]), yaml_spec.SECRET_KEYS),
+    }
+    assert {where: sorted(keys) for where, (keys, _) in expected.items()} == {
+        where: sorted(front_end) for where, (_, front_end) in expected.items()
+    }
+    assert schema["properties"]["apiVersion"]["enum"] == [yaml_spec.API_VERSION]
+    assert schema["properties"]["kind"]["enum"] == [yaml_spec.KIND]
