@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import uuid
+import zlib
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tether.runtime.atomic import Crc32, format_crc32
 from tether.runtime.checkpoint import Checkpoint, CheckpointKindError, CheckpointWarning
 
 Make = Callable[..., Checkpoint]
@@ -361,3 +363,15 @@ def test_any_interleaving_of_attempts_reads_the_last_write(make: Make, writes: l
     assert reader.read() == writes[-1][1]
     info = reader.latest()
     assert info is not None and (info.seq, info.attempt) == (len(writes), writes[-1][0])
+
+
+@given(cuts=st.lists(st.integers(0, 7 << 20), max_size=6))
+@settings(max_examples=20, deadline=None)
+def test_a_checksum_streamed_in_any_chunks_is_the_checksum_of_the_whole(cuts: list[int]) -> None:
+    """Chunks above the offload size go to the helper thread, small ones may not: order holds."""
+    data = bytes(range(256)) * ((7 << 20) // 256)
+    bounds = [0, *sorted(cuts), len(data)]
+    with Crc32() as crc:
+        for start, end in zip(bounds, bounds[1:]):
+            crc.update(memoryview(data)[start:end])
+        assert crc.digest() == format_crc32(zlib.crc32(data))
