@@ -46,6 +46,7 @@ DEFAULT_INTERRUPT_AFTER_S = 1.0
 """When an injected interruption of a task without a checkpoint fires (see InterruptRequest)."""
 
 _CHECKPOINT_POLL_S = 0.02
+_NOT_STARTED = "not started: the run stopped"
 
 
 class Status(str, Enum):
@@ -254,7 +255,7 @@ class Executor:
             for moment in (node.retry_at, node.timeout_at, node.kill_at, node.interrupt_at):
                 if moment is not None:
                     times.append(moment)
-            if node.process is not None and node.interrupt is not None and node.interrupt_at is None and not node.interrupt_sent:
+            if node.process is not None and self._awaiting_checkpoint(node):
                 times.append(now + _CHECKPOINT_POLL_S)
         return min(times)
 
@@ -282,7 +283,7 @@ class Executor:
         now = time.monotonic()
         for node in self._nodes():
             if self._stopping and node.status in (Status.PENDING, Status.RETRYING):
-                why = f"{node.message}; not retried: the run stopped" if node.message else "not started: the run stopped"
+                why = f"{node.message}; not retried: the run stopped" if node.message else _NOT_STARTED
                 node.retry_at = None
                 self._set(node, Status.STOPPED, why)
                 settled = True
@@ -290,7 +291,8 @@ class Executor:
             if node.status is Status.PENDING or (
                 node.status is Status.RETRYING and node.retry_at is not None and node.retry_at <= now
             ):
-                if node.status is Status.PENDING and self.resuming and not node.journal_checked and self._already_done(node):
+                first_look = node.status is Status.PENDING and self.resuming and not node.journal_checked
+                if first_look and self._already_done(node):
                     settled = True
                     continue
                 if slots <= 0:
@@ -307,9 +309,10 @@ class Executor:
         if not all(s.terminal for s in states):
             return False
         if self._stopping or any(s in (Status.FAILED, Status.STOPPED) for s in states):
-            self._settle(group, Status.STOPPED, "not started: the run stopped")
+            self._settle(group, Status.STOPPED, _NOT_STARTED)
             return True
-        skipped = sorted(u.task.name for u in upstream if u.current_status() is Status.SKIPPED and u.task.name in self._data_upstream[task.name])
+        reads = self._data_upstream[task.name]
+        skipped = sorted(u.task.name for u in upstream if u.task.name in reads and u.current_status() is Status.SKIPPED)
         if skipped:
             self._settle(group, Status.SKIPPED, f"it reads outputs of skipped task {', '.join(skipped)}")
             return True
@@ -377,6 +380,7 @@ class Executor:
         )
         node.interrupt_at = None
         node.interrupt_sent = False
+        node.checkpoint_marker = None
         if node.interrupt is not None:
             if node.interrupt.after_s is not None or node.task.checkpoint is None:
                 after = node.interrupt.after_s if node.interrupt.after_s is not None else DEFAULT_INTERRUPT_AFTER_S
@@ -413,8 +417,8 @@ class Executor:
                 {"duration_s": duration, "message": f"timed out after {node.task.timeout_s}s"},
             )
         if node.interrupt is not None and not node.interrupt_sent:
-            self.reporter.note(f"{node.node_id}: the interruption of attempt {node.number} never fired (it ended first)")
-        if code == 0 and not (node.timed_out or node.cancelled):  # run_attempt exits 0 only after recording success
+            self.reporter.note(f"{node.node_id}: attempt {node.number} ended before its interruption fired")
+        if code == 0 and not (node.timed_out or node.cancelled):  # exit 0 comes only after recording success
             node.outputs = self.store.read_outputs(self.run_id, node.node_id)
             if node.outputs is not None:
                 self._set(node, Status.DONE, "")
@@ -426,7 +430,8 @@ class Executor:
             return
         verdict = retry.next_step(node.task, attempts)
         last = attempts[-1]
-        what = f"attempt {node.number} {last.outcome}" + (f" (exit {last.exit_code})" if last.exit_code is not None else "")
+        code_text = f" (exit {last.exit_code})" if last.exit_code is not None else ""
+        what = f"attempt {node.number} {last.outcome}{code_text}"
         if self._signalled is not None:
             self._set(node, Status.STOPPED, f"{what}: the run was interrupted")
         elif verdict.retry and not self._stopping:
@@ -477,8 +482,8 @@ class Executor:
                 node.timed_out = True
                 self.reporter.note(f"{node.node_id}: attempt {node.number} timed out after {node.task.timeout_s}s")
                 self._terminate(node)
-            if node.interrupt is not None and node.interrupt_at is None and self._checkpoint_committed(node):
-                node.interrupt_at = now
+            if self._awaiting_checkpoint(node) and self._checkpoint_marker(node) != node.checkpoint_marker:
+                node.interrupt_at = now  # its first checkpoint is committed: now there is something to resume
             if node.interrupt_at is not None and now >= node.interrupt_at and not node.interrupt_sent:
                 node.interrupt_sent = True
                 self.reporter.note(f"{node.node_id}: interrupting attempt {node.number} (SIGTERM, as a spot reclaim)")
@@ -499,8 +504,10 @@ class Executor:
         latest = self.store.checkpoint(self.run_id, node.node_id, node.number, keep).latest()
         return latest.seq if latest is not None else 0
 
-    def _checkpoint_committed(self, node: Node) -> bool:
-        return node.checkpoint_marker is not None and self._checkpoint_marker(node) != node.checkpoint_marker
+    @staticmethod
+    def _awaiting_checkpoint(node: Node) -> bool:
+        """An injected interruption waits for the attempt's first checkpoint commit."""
+        return node.interrupt is not None and node.interrupt_at is None and node.checkpoint_marker is not None
 
     # ------------------------------------------------------------------ signals
 

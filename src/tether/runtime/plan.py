@@ -109,25 +109,24 @@ def policy_words(task: Task) -> str:
     return ", ".join(words)
 
 
-def _runs(task: Task, params: Mapping[str, Any]) -> str:
+def _argument(expr: Expr, params: Mapping[str, Any]) -> str:
+    """One command-line word as the attempt would pass it (JSON for non-strings), or its expression."""
+    try:
+        value = _static(expr, params)
+    except (_Unknown, EvaluationError):
+        return to_template(expr)
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _runs(task: Task, params: Mapping[str, Any], width: int = 120) -> str:
     if task.container is None:
         return f"python {task.python}"
     image = task.container.image or task.image or "(no image)"
-    words = []
-    for expr in (*task.container.command, *task.container.args):
-        text, _ = _show(expr, params)
-        value = json.loads(text) if not text.startswith("${{") and not _is_interp(expr) else text
-        words.append(value if isinstance(value, str) else text)
-    shown = shlex.join(words)
-    if len(shown) > 120 or "\n" in shown:
-        shown = shown.replace("\n", "\\n")[:117] + "..."
+    words = [_argument(expr, params) for expr in (*task.container.command, *task.container.args)]
+    shown = shlex.join(words).replace("\n", "\\n")  # a multi-line script stays on one line
+    if len(shown) > width:
+        shown = shown[: width - 3] + "..."
     return f"container {image}: {shown}"
-
-
-def _is_interp(expr: Expr) -> bool:
-    from ..compiler.expr import Interp
-
-    return isinstance(expr, Interp)
 
 
 def _nodes(task: Task, params: Mapping[str, Any]) -> tuple[str, str]:
@@ -137,7 +136,8 @@ def _nodes(task: Task, params: Mapping[str, Any]) -> tuple[str, str]:
     try:
         items = _static(task.foreach, params)
     except (_Unknown, EvaluationError):
-        return f"foreach {unparse(task.foreach)}: one node {task.name}[i] per item, known when its upstreams finish", f"{task.name}[0]"
+        unknown = f"foreach {unparse(task.foreach)}: one node {task.name}[i] per item, known when its upstreams finish"
+        return unknown, f"{task.name}[0]"
     count = len(items) if isinstance(items, list) else 0
     return f"foreach: {count} node{'s' if count != 1 else ''} {task.name}[0..{max(count - 1, 0)}]", f"{task.name}[0]"
 
@@ -178,7 +178,10 @@ def _environment() -> "jinja2.Environment":
     )
 
 
-def render(workflow: Workflow, params: Mapping[str, Any], given: Mapping[str, Any], store_uri: str, run_id: str | None) -> str:
+def render(
+    workflow: Workflow, params: Mapping[str, Any], given: Mapping[str, Any], store_uri: str, run_id: str | None
+) -> str:
+    """The plan as text. `params`: every input's value; `given`: those passed with -p."""
     inputs = []
     for item in workflow.inputs:
         source = "given" if item.name in given else ("default" if item.has_default else "missing")

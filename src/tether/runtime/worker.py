@@ -1,8 +1,8 @@
 """Start one task attempt as its own process, cheaply: fork a pre-imported worker.
 
 Every attempt is a real, separate process that receives real signals, exactly as a pod or a
-Batch job would. Paying interpreter start-up and `import tether` per attempt (~100 ms) would
-dwarf a small task, so on POSIX the executor forks itself: the child already has tether, the
+Batch job would. Paying interpreter start-up and `import tether` per attempt (hundreds of ms,
+see bench/runtime_overhead.py) would dwarf a small task, so on POSIX the executor forks itself: the child already has tether, the
 run store and the expression parser imported and warm, and calls `entry.run_attempt` directly.
 The executor never imports user code, so every attempt still imports the task's module fresh,
 as a new process on a cluster would.
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import traceback
 from dataclasses import dataclass, field
+
 from .store import RunRecord, RunStore
 
 LAUNCHER_ENV = "TETHER_LAUNCHER"
@@ -58,11 +59,12 @@ class Attempt:
         else:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped elsewhere: treat as lost
-                pid, status = self.pid, 0x9  # as if killed by SIGKILL
-            if pid == 0:
-                return None
-            self.returncode = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:  # reaped by someone else: all we can say is that it is gone
+                self.returncode = -signal.SIGKILL
+            else:
+                if pid == 0:
+                    return None
+                self.returncode = os.waitstatus_to_exitcode(status)
         if self.returncode is not None and self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
