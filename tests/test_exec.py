@@ -476,3 +476,15 @@ def test_container_failures_are_fatal_and_explained(memory_store: RunStore, caps
     assert run_attempt(memory_store, run_id, "cmd", 1) == 1
     assert message in capsys.readouterr().err
     assert _outcomes(memory_store, run_id, "cmd") == [("fatal", 1)]
+
+
+def test_a_command_that_cannot_start_is_fatal(memory_store: RunStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_executable = tmp_path / "script.sh"
+    not_executable.write_text("echo hi\n")
+    missing = ir.Container(None, (Literal("tether-no-such-command"),))
+    denied = ir.Container(None, (Literal(str(not_executable)),))
+    run_id = _create(memory_store, _task("missing", container=missing), _task("denied", container=denied))
+    assert run_attempt(memory_store, run_id, "missing", 1) == 1
+    assert "command 'tether-no-such-command' of missing is not on PATH on this machine" in capsys.readouterr().err
+    assert run_attempt(memory_store, run_id, "denied", 1) == 1
+    assert "Permission denied" in capsys.readouterr().err

@@ -35,6 +35,10 @@ TERM_GRACE_S = 10.0
 all, so this leaves time to upload the checkpoint)."""
 
 
+class CommandError(Exception):
+    """The command could not be started (not found, not executable): fatal, a retry cannot help."""
+
+
 @dataclass(frozen=True)
 class CommandResult:
     """How the command ended. `terminated`: this process got SIGTERM while it ran."""
@@ -68,7 +72,7 @@ def _fingerprint(directory: str) -> tuple[tuple[str, int, int], ...]:
     for base, _dirs, files in os.walk(directory):
         for name in files:
             path = os.path.join(base, name)
-            stat = os.stat(path)
+            stat = os.lstat(path)  # a dangling symlink is an entry too
             entries.append((os.path.relpath(path, directory), stat.st_size, stat.st_mtime_ns))
     return tuple(sorted(entries))
 
@@ -112,7 +116,7 @@ def run_command(
         before = _fingerprint(checkpoint_dir)
         child_env = {**os.environ, **env, "TETHER_OUTPUTS": outputs_dir, "TETHER_CHECKPOINT_DIR": checkpoint_dir}
         if os.sep not in argv[0] and shutil.which(argv[0], path=child_env.get("PATH")) is None:
-            raise InputError(f"command {argv[0]!r} of {task.name} is not on PATH on this machine")
+            raise CommandError(f"command {argv[0]!r} of {task.name} is not on PATH on this machine")
         with _SigtermForwarder() as forwarder:
             returncode = forwarder.run(argv, child_env)
             # Still under the forwarder: a second SIGTERM cannot cut the save short.
@@ -156,7 +160,10 @@ class _SigtermForwarder:
     def run(self, argv: list[str], env: Mapping[str, str]) -> int:
         """The child's return code (negative: killed by that signal, as subprocess reports it)."""
         try:
-            self._child = subprocess.Popen(argv, env=dict(env))
+            try:
+                self._child = subprocess.Popen(argv, env=dict(env))
+            except OSError as exc:
+                raise CommandError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
             if self.terminated:  # SIGTERM arrived between fork and now
                 self._child.send_signal(signal.SIGTERM)
             else:

@@ -251,7 +251,7 @@ class _Attempt:
     def _run_container(
         self, resolver: ValueResolver, has_item: bool, item: Any, env: Mapping[str, str], budget: Budget
     ) -> _Ending:
-        from .container import command_line, run_command
+        from .container import CommandError, command_line, run_command
 
         assert self.checkpoint is not None
         argv = command_line(self.task, resolver, has_item, item)
@@ -259,6 +259,8 @@ class _Attempt:
         # while it runs, run_command's own handler forwards SIGTERM to it instead.
         try:
             result = run_command(self.task, argv, env, self.checkpoint)
+        except CommandError as exc:
+            return self._fatal(str(exc))
         finally:
             self.interruption.armed = False
         if result.terminated or result.returncode in (EXIT_INTERRUPTED, -signal.SIGTERM):
