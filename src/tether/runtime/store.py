@@ -330,7 +330,7 @@ class RunStore:
         if not names:
             return []
         paths = [f"{directory}/{name}" for name in names]
-        contents = self.fs.cat(paths, on_error="omit") if len(paths) > 1 else {paths[0]: self.fs.cat_file(paths[0])}
+        contents = self.fs.cat(paths, on_error="omit")  # one round of concurrent GETs on S3
         by_name = {path.rstrip("/").rsplit("/", 1)[-1]: data for path, data in contents.items()}
         starts: dict[int, dict[str, Any]] = {}
         ends: dict[int, dict[str, Any]] = {}
