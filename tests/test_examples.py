@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,7 +147,7 @@ def test_python_tasks_name_real_functions(
 # and the results are checked against the step functions called directly.
 
 
-def _run(spec: str, params: list[str], cwd: Path, env: dict[str, str], tether_cmd: list[str]) -> dict:  # type: ignore[type-arg]
+def _run(spec: str, params: list[str], cwd: Path, env: dict[str, str], tether_cmd: list[str]) -> dict[str, Any]:
     argv = [*tether_cmd, "run", str(EXAMPLES_DIR / spec), "--json"]
     for param in params:
         argv += ["-p", param]
@@ -157,7 +158,7 @@ def _run(spec: str, params: list[str], cwd: Path, env: dict[str, str], tether_cm
     return report
 
 
-def _statuses(report: dict) -> dict[str, str]:  # type: ignore[type-arg]
+def _statuses(report: dict[str, Any]) -> dict[str, str]:
     return {name: node["status"] for name, node in report["nodes"].items()}
 
 

@@ -70,7 +70,7 @@ def test_every_key_has_a_description(schema: dict[str, Any]) -> None:
         if sub.get("description"):
             return True
         ref = sub.get("$ref")
-        return bool(ref) and bool(definitions[ref.rsplit("/", 1)[1]].get("description"))
+        return isinstance(ref, str) and bool(definitions[ref.rsplit("/", 1)[1]].get("description"))
 
     missing = [where for where, sub in _walk_properties(schema) if not described(sub)]
     assert missing == []
