@@ -488,3 +488,17 @@ def test_a_command_that_cannot_start_is_fatal(memory_store: RunStore, tmp_path: 
     assert "command 'tether-no-such-command' of missing is not on PATH on this machine" in capsys.readouterr().err
     assert run_attempt(memory_store, run_id, "denied", 1) == 1
     assert "Permission denied" in capsys.readouterr().err
+
+
+def test_a_secret_quoted_in_an_error_is_masked_in_the_journal_and_the_log(
+    memory_store: RunStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret_value = "tok-" + uuid.uuid4().hex
+    monkeypatch.setenv("API_TOKEN", secret_value)
+    task = _task("leaky", python="exec_steps:leaky", outputs={"result": "int"}, secrets=(ir.Secret("api", "token", "API_TOKEN"),))
+    run_id = _create(memory_store, task)
+    assert run_attempt(memory_store, run_id, "leaky", 1) == 1
+    err = capsys.readouterr().err
+    assert "ValueError: the server refused token ***" in err and secret_value not in err
+    [attempt] = memory_store.attempts(run_id, "leaky")
+    assert attempt.message == "ValueError: the server refused token *** (only tether.RecoverableError is retried)"

@@ -121,3 +121,8 @@ def checkpoint_forever(ready_file: str) -> int:
         if step == 0:
             Path(ready_file).write_text("ready")
         step += 1
+
+
+def leaky() -> int:
+    token = os.environ["API_TOKEN"]
+    raise ValueError(f"the server refused token {token}")

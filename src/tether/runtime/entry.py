@@ -50,7 +50,7 @@ from .inputs import InputError, ValueResolver, parse_node_id, resolve_item, reso
 from .outcome import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECOVERABLE, EXIT_SUCCESS, EXIT_USAGE, Budget
 from .outputs import OutputError, outputs_from_return, validate_outputs
 from .store import RunNotFound, StoreError
-from .task_env import SecretNotFound, task_environment
+from .task_env import SecretNotFound, redact, task_environment
 
 if TYPE_CHECKING:
     from ..compiler.ir import Task
@@ -169,6 +169,7 @@ class _Attempt:
         self.started = time.monotonic()
         self.interruption = _Interruption()
         self.checkpoint: Checkpoint | None = None
+        self.secrets: tuple[str, ...] = ()  # values to mask in anything tether writes
 
     def run(self) -> int:
         if self.store.read_outputs(self.run_id, self.node_id) is not None:
@@ -202,6 +203,7 @@ class _Attempt:
             resolver = ValueResolver(self.store, self.run_id, self.record.workflow, self.record.params)
             has_item, item = resolve_item(resolver, self.task, self.index)
             env = task_environment(self.task, self.run_id, self.node_id, self.number)
+            self.secrets = tuple(env[secret.env] for secret in self.task.secrets)
         except (InputError, SecretNotFound) as exc:
             return self._fatal(str(exc))
         try:
@@ -221,7 +223,7 @@ class _Attempt:
         try:
             function = _import_task(self.task.python or "", self.record.code_paths)
         except Exception as exc:  # an ImportError, or anything the module raises at import
-            _print_user_traceback(exc)
+            self._print_user_traceback(exc)
             return self._fatal(f"cannot import {self.task.python}: {type(exc).__name__}: {exc}")
         context = TaskContext(self.checkpoint, self.number, self.run_id, self.node_id)
         try:
@@ -231,10 +233,10 @@ class _Attempt:
                 finally:
                     self.interruption.armed = False  # from here on a SIGTERM waits for the bookkeeping
         except RecoverableError as exc:
-            _print_user_traceback(exc)
+            self._print_user_traceback(exc)
             return self._recoverable(f"{type(exc).__name__}: {exc}", budget)
         except Exception as exc:
-            _print_user_traceback(exc)
+            self._print_user_traceback(exc)
             return self._fatal(f"{type(exc).__name__}: {exc}", "only tether.RecoverableError is retried")
         except SystemExit as exc:  # a task that exits has not returned its outputs
             return self._fatal(f"the task called sys.exit({exc.code!r}) instead of returning")
@@ -300,17 +302,27 @@ class _Attempt:
 
     def _finish(self, ending: _Ending) -> None:
         """Record the end (never with a secret in it) and say why on stderr when it failed."""
+        message = redact(ending.message, self.secrets)
         info = {
             "duration_s": round(time.monotonic() - self.started, 3),
-            "message": ending.message,
+            "message": message,
             "checkpoint_seq": _checkpoint_seq(self.checkpoint),
         }
         self.store.record_end(self.run_id, self.node_id, self.number, ending.outcome, ending.exit_code, info)
         if ending.outcome == "interrupted":
-            print(f"tether: attempt {self.number} of {self.node_id} interrupted: {ending.message}", file=sys.stderr)
+            print(f"tether: attempt {self.number} of {self.node_id} interrupted: {message}", file=sys.stderr)
         elif ending.outcome != "success":
-            print(f"tether: attempt {self.number} of {self.node_id} failed: {ending.message}", file=sys.stderr)
+            print(f"tether: attempt {self.number} of {self.node_id} failed: {message}", file=sys.stderr)
         sys.stderr.flush()
+
+    def _print_user_traceback(self, exc: BaseException) -> None:
+        """The traceback from the user's first frame on (tether's frames above it are noise),
+        with secret values masked."""
+        tb: TracebackType | None = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_TETHER_DIR + os.sep):
+            tb = tb.tb_next
+        lines = traceback.format_exception(type(exc), exc, tb if tb is not None else exc.__traceback__)
+        sys.stderr.write(redact("".join(lines), self.secrets))
 
 
 def _describe_exit(returncode: int) -> str:
@@ -367,14 +379,6 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
 
 
 _TETHER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _print_user_traceback(exc: BaseException) -> None:
-    """The traceback from the user's first frame on: tether's frames above it are noise."""
-    tb: TracebackType | None = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_TETHER_DIR + os.sep):
-        tb = tb.tb_next
-    traceback.print_exception(type(exc), exc, tb if tb is not None else exc.__traceback__, file=sys.stderr)
 
 
 def exec_command(store_uri: str, run_id: str, node_id: str, attempt: int | None) -> int:

@@ -8,13 +8,14 @@ holds first; when the variable is not set, the value is read from a file:
     $TETHER_SECRETS_DIR/<name>/<key>     (default: .tether/secrets/<name>/<key> in the working directory)
 
 one file per key: the layout of a Kubernetes secret mounted as a volume. Secret values
-are put in the task's environment only: never in the run store, the journal, or a log line.
+are put in the task's environment only: never in the run store, the journal, or a log line
+tether writes (a message or traceback that quotes one is masked with `redact`).
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
     from ..compiler.ir import Secret, Task
@@ -58,3 +59,15 @@ def task_environment(task: "Task", run_id: str, node_id: str, attempt: int) -> d
     for secret in task.secrets:
         env[secret.env] = secret_value(secret)
     return env
+
+
+MIN_REDACTED_LENGTH = 4
+"""Shorter values are not masked: replacing every "ab" in a traceback would garble it and hide
+nothing worth hiding (CI systems draw the same line)."""
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """`text` with every secret value in it replaced by `***`, longest first."""
+    for value in sorted((v for v in values if len(v) >= MIN_REDACTED_LENGTH), key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
