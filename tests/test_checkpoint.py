@@ -352,7 +352,7 @@ writes = st.lists(st.tuples(st.integers(1, 4), st.binary(max_size=64)), min_size
 
 
 @given(writes=writes)
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_interleaving_of_attempts_reads_the_last_write(make: Make, writes: list[tuple[int, bytes]]) -> None:
     """Writers of several attempts (zombies included), in any order: read() is the last write."""
     base = make()

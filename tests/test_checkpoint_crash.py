@@ -158,4 +158,4 @@ def test_sigkilled_s3_writers_never_leave_a_torn_checkpoint(
     server = fork_server(uri, max_size, options)
     reader = Checkpoint.from_uri(uri, attempt=1000, storage_options=options)
 
-    crash_repeatedly(server, reader, max_size, kills=12, max_delay_s=0.15)
+    crash_repeatedly(server, reader, max_size, kills=8, max_delay_s=0.15)
