@@ -25,7 +25,9 @@ SEED_SPECS = [
 
 
 class RunTether(Protocol):
-    def __call__(self, spec: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]: ...
+    def __call__(
+        self, spec: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]: ...
 
 
 @pytest.fixture
@@ -112,7 +114,9 @@ def _interval(store: RunStore, run_id: str, node: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("max_parallel", [2, 1])
-def test_independent_tasks_run_in_parallel_up_to_max_parallel(tether_run: RunTether, tmp_path: Path, max_parallel: int) -> None:
+def test_independent_tasks_run_in_parallel_up_to_max_parallel(
+    tether_run: RunTether, tmp_path: Path, max_parallel: int
+) -> None:
     result = report(tether_run("parallel.yaml", "--max-parallel", str(max_parallel), "--json"))
     assert result["outputs"] == {"labels": "left+right"}
     store = RunStore(str(tmp_path / "store"))
@@ -169,7 +173,9 @@ def test_dry_run_of_a_foreach_names_its_nodes_when_the_list_is_not_known_yet(tet
     assert "when:     ${{ tasks.sum.outputs.result > 10 }}" in plan
 
 
-def test_logs_prints_what_an_attempt_wrote(tether_run: RunTether, tmp_path: Path, tether_cmd: list[str], tether_env: dict[str, str]) -> None:
+def test_logs_prints_what_an_attempt_wrote(
+    tether_run: RunTether, tmp_path: Path, tether_cmd: list[str], tether_env: dict[str, str]
+) -> None:
     run_id = report(tether_run("fanout.yaml", "-p", "n=4", "--json"))["run_id"]
     store = str(tmp_path / "store")
     logs = subprocess.run(
@@ -194,7 +200,9 @@ def test_parameters_are_checked_against_the_input_types(tether_run: RunTether) -
     assert "missing required input: n (int); pass -p n=..." in missing.stderr
 
 
-def test_a_spec_with_errors_is_reported_like_tether_check_and_nothing_runs(tether_run: RunTether, tmp_path: Path) -> None:
+def test_a_spec_with_errors_is_reported_like_tether_check_and_nothing_runs(
+    tether_run: RunTether, tmp_path: Path
+) -> None:
     done = tether_run("broken.yaml")
     assert done.returncode == 1
     assert "broken.yaml:8:24: error[E302]" in done.stderr
@@ -222,7 +230,9 @@ def test_memory_stores_are_refused_with_a_reason(tether_cmd: list[str], tether_e
     assert "every attempt runs in its own" in done.stderr
 
 
-def test_the_local_target_compiles_to_the_same_plan_deterministically(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> None:
+def test_the_local_target_compiles_to_the_same_plan_deterministically(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
     argv = [*tether_cmd, "compile", str(SPECS / "resumable.yaml"), "--target", "local"]
     first = subprocess.run(argv, env=tether_env, capture_output=True, text=True, cwd=tmp_path)
     second = subprocess.run(argv, env=tether_env, capture_output=True, text=True, cwd=SPECS)

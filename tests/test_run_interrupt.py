@@ -20,7 +20,9 @@ from tether.runtime.store import RunStore
 SPECS = Path(__file__).resolve().parent / "run_specs"
 
 
-def run(tether_cmd: list[str], env: dict[str, str], store: Path, spec: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    tether_cmd: list[str], env: dict[str, str], store: Path, spec: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     argv = [*tether_cmd, "run", str(SPECS / spec), "--store", str(store), "--json", *args]
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
 
@@ -52,7 +54,9 @@ def test_without_a_budget_of_its_own_an_interruption_uses_the_retries(
     assert "no retries allowed" in done.stderr
 
 
-def test_an_interrupt_for_an_unknown_task_is_refused(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> None:
+def test_an_interrupt_for_an_unknown_task_is_refused(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
     done = run(tether_cmd, tether_env, tmp_path / "store", "resumable.yaml", "--interrupt", "trian@1")
     assert done.returncode == 2
     assert "--interrupt trian@1: no such task (tasks: prepare, train)" in done.stderr
@@ -75,7 +79,8 @@ def test_ctrl_c_interrupts_the_running_attempts_and_the_run_resumes_from_their_c
     tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
 ) -> None:
     store_dir = tmp_path / "store"
-    argv = [*tether_cmd, "run", str(SPECS / "resumable.yaml"), "--store", str(store_dir), "--run-id", "ctrl-c", "--json"]
+    spec = str(SPECS / "resumable.yaml")
+    argv = [*tether_cmd, "run", spec, "--store", str(store_dir), "--run-id", "ctrl-c", "--json"]
     process = subprocess.Popen(argv, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     store = RunStore(str(store_dir))
     wait_for_checkpoint(store, "ctrl-c", "train")

@@ -32,8 +32,12 @@ def test_resume_after_sigkill_of_the_whole_process_group(
     tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
 ) -> None:
     store_dir = tmp_path / "store"
-    argv = [*tether_cmd, "run", str(SPECS / "resumable.yaml"), "--store", str(store_dir), "--run-id", "doomed", "-p", "steps=40"]
-    process = subprocess.Popen(argv, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    spec = str(SPECS / "resumable.yaml")
+    argv = [*tether_cmd, "run", spec, "--store", str(store_dir), "--run-id", "doomed", "-p", "steps=40"]
+    # its own session, so one killpg reaches `tether run` and every attempt it forked
+    process = subprocess.Popen(
+        argv, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
     store = RunStore(str(store_dir))
     wait_for_checkpoint(store, "doomed", "train")
     os.killpg(process.pid, signal.SIGKILL)  # tether run and its attempt, with no chance to record anything
@@ -91,7 +95,9 @@ def test_resume_of_an_unknown_run_lists_the_runs_there_are(
     assert "no run 'nope'" in missing.stderr and "kept" in missing.stderr
 
 
-def test_resuming_a_finished_run_reruns_nothing(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> None:
+def test_resuming_a_finished_run_reruns_nothing(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
     store_dir = tmp_path / "store"
     argv = [*tether_cmd, "run", str(SPECS / "seed.yaml"), "--store", str(store_dir), "--run-id", "once", "--json"]
     first = json.loads(subprocess.run(argv, env=tether_env, capture_output=True, text=True).stdout)

@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         except StoreError as exc:
             return _fail(str(exc), 1)
         if args.spec:
-            print(f"note: resuming runs the workflow stored with run {args.resume}; {args.spec} is not read", file=sys.stderr)
+            note = f"note: resuming runs the workflow stored with run {args.resume}; {args.spec} is not read"
+            print(note, file=sys.stderr)
         workflow, given, run_id = record.workflow, dict(record.params), args.resume
         values = resolve(workflow, given)
     else:
@@ -118,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     if store.fs.protocol in ("memory", ("memory",)):
-        return _fail("a memory:// store lives inside one process, and every attempt runs in its own: use a directory or s3://")
+        return _fail(
+            "a memory:// store lives inside one process, and every attempt runs in its own: use a directory or s3://"
+        )
     if not args.resume:
         run_id = run_id or store.new_run_id()
         try:

@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SYNTAX = re.compile(r"^(?P<node>[a-z0-9][a-z0-9-]*(?:\[\d+\])?)@(?P<attempt>\d+)(?::after=(?P<after>\d+(?:\.\d+)?)s?)?$")
+_SYNTAX = re.compile(
+    r"^(?P<node>[a-z0-9][a-z0-9-]*(?:\[\d+\])?)"  # a task name, or TASK[i] for a foreach item
+    r"@(?P<attempt>\d+)"
+    r"(?::after=(?P<after>\d+(?:\.\d+)?)s?)?$"
+)
 
 
 class InterruptSyntaxError(ValueError):

@@ -80,4 +80,5 @@ def next_step(task: Task, attempts: Sequence[AttemptRecord]) -> Verdict:
         return Verdict(
             True, 0.0, f"interruption {counted.interruptions_used} of {counted.interruptions_allowed} retried"
         )
-    return Verdict(False, 0.0, f"too many interruptions ({counted.interruptions_used} > {counted.interruptions_allowed})")
+    used, allowed = counted.interruptions_used, counted.interruptions_allowed
+    return Verdict(False, 0.0, f"too many interruptions ({used}, {allowed} allowed)")

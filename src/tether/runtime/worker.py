@@ -2,8 +2,9 @@
 
 Every attempt is a real, separate process that receives real signals, exactly as a pod or a
 Batch job would. Paying interpreter start-up and `import tether` per attempt (hundreds of ms,
-see bench/runtime_overhead.py) would dwarf a small task, so on POSIX the executor forks itself: the child already has tether, the
-run store and the expression parser imported and warm, and calls `entry.run_attempt` directly.
+see bench/runtime_overhead.py) would dwarf a small task, so on POSIX the executor forks
+itself: the child already has tether, the run store and the expression parser imported and
+warm, and calls `entry.run_attempt` directly.
 The executor never imports user code, so every attempt still imports the task's module fresh,
 as a new process on a cluster would.
 
