@@ -5,7 +5,7 @@ waits for any of them to end (pidfds and a signal wake-up pipe in one `select`),
 what happens next from the run store's journal, never from counters of its own, so a resumed
 run (`--resume`, even after the executor was SIGKILLed) counts exactly what the journal says.
 
-Semantics a person should know (README: "Local runs"):
+Semantics a person should know:
 
 - `when` is evaluated once per task, when its upstream tasks are done; false -> the task is
   skipped. A task that reads an output of a skipped task (in its inputs, `when` or `foreach`) is
@@ -15,10 +15,15 @@ Semantics a person should know (README: "Local runs"):
 - `foreach` is evaluated when the task's upstreams are done; item i runs as node `TASK[i]`;
   downstream sees the list of the items' outputs, in item order.
 - A fatal failure stops new work (no new tasks, no retries); running attempts finish and the
-  run fails. Ctrl-C or SIGTERM interrupts the running attempts (they flush their checkpoints)
-  and stops; `tether run --resume RUN` continues from there.
+  run fails. Ctrl-C or SIGTERM sends the running attempts SIGTERM (they flush their
+  checkpoints), records them as "cancelled" (no budget used) and stops; `tether run --resume
+  RUN` continues from there. A second Ctrl-C kills them at once.
 - A timeout sends SIGTERM, then SIGKILL after `kill_grace_s`, and is recorded as "timeout"
   (a recoverable failure: it uses the user budget).
+- `--interrupt NODE@K` sends attempt K SIGTERM as a spot reclaim would (see interrupts.py); the
+  attempt records "interrupted" and is retried on the interruption budget.
+- On resume, a node with outputs is done; an attempt that started and never ended (its process
+  was killed with the executor) is recorded as "interrupted", and numbering continues.
 """
 
 from __future__ import annotations
