@@ -6,7 +6,7 @@ Imports tether once, then for each `spawn ATTEMPT` line on stdin forks a writer 
 hundreds of real processes can be killed in seconds). The writer resumes like a task would: it
 reads the newest checkpoint, checks it is whole, prints `ready STEP`, then writes step+1, step+2,
 ... forever, printing `committed STEP` after each write() returns. For `reap PID` the server
-waits for that writer and prints `reaped PID STATUS`. Every line is one os.write on stdout (a
+waits for that writer and prints `reaped PID EXITCODE` (-9 after a SIGKILL). Every line is one os.write on stdout (a
 pipe), so lines of the server and its writers never interleave mid-line.
 
 A checkpoint's content is a pure function of its step (header + seeded random payload of up to
@@ -76,7 +76,7 @@ def serve(uri: str, max_size: int, options: dict) -> None:
             say(f"pid {pid}")
         elif verb == "reap":
             _, status = os.waitpid(int(arg), 0)
-            say(f"reaped {arg} {status}")
+            say(f"reaped {arg} {os.waitstatus_to_exitcode(status)}")
 
 
 if __name__ == "__main__":

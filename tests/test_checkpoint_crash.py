@@ -100,7 +100,7 @@ def crash_repeatedly(
     caught_mid_write = 0
     for attempt in range(1, kills + 1):
         server.send(f"spawn {attempt}")
-        lines = server.lines_until("ready")
+        lines = server.lines_until("ready")  # the server's `pid` line may come before or after
         lines += [] if any(line.startswith("pid") for line in lines) else server.lines_until("pid")
         pid = next(int(line.split()[1]) for line in lines if line.startswith("pid"))
         ready = next(int(line.split()[1]) for line in lines if line.startswith("ready"))
@@ -109,8 +109,8 @@ def crash_repeatedly(
         time.sleep(rng.uniform(0, max_delay_s))  # a random moment; nothing asserts on time
         os.kill(pid, signal.SIGKILL)
         server.send(f"reap {pid}")
-        lines = server.lines_until(f"reaped {pid}")
-        assert lines[-1].split()[2] != "0"
+        lines += server.lines_until(f"reaped {pid}")
+        assert lines[-1] == f"reaped {pid} {-signal.SIGKILL}", "the writer must die by the kill"
         committed = [int(line.split()[1]) for line in lines if line.startswith("committed")]
 
         with warnings.catch_warnings():
@@ -120,11 +120,11 @@ def crash_repeatedly(
         assert step >= last_step, "the sequence went backwards"
         assert step >= max(committed, default=0), "a write that returned was lost"
         last_step = step
-        caught_mid_write += check_leftovers and _has_uncommitted_leftovers(reader)
+        caught_mid_write += check_leftovers and _write_in_progress(reader)
     return caught_mid_write
 
 
-def _has_uncommitted_leftovers(cp: Checkpoint) -> bool:
+def _write_in_progress(cp: Checkpoint) -> bool:
     """A temp file on disk: proof that the kill landed while a write was in progress."""
     return any(name.endswith(".tmp") for name in os.listdir(cp.root))
 
