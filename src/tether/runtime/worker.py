@@ -23,8 +23,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from .store import RunRecord, RunStore
 
@@ -210,17 +213,24 @@ def _spawn(store: RunStore, run_id: str, node_id: str, number: int, log_file: st
         import json
 
         env["TETHER_STORE_OPTIONS"] = json.dumps(store.storage_options)
-    with open(log_file, "wb") as log:
-        popen = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            preexec_fn=_ignore_sigint if os.name == "posix" else None,
-        )
+    with open(log_file, "wb") as log, _sigint_ignored_by_children():
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
     return Attempt(node_id, number, popen.pid, log_file, upload, popen=popen)
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextmanager
+def _sigint_ignored_by_children() -> Iterator[None]:
+    """Start children with SIGINT ignored (a disposition exec keeps, and Python then leaves alone).
+
+    Ctrl-C is the executor's to handle: it stops the attempts with SIGTERM, as a cluster would.
+    Swapping the handler around the spawn avoids `preexec_fn`, which is unsafe with threads
+    (an s3fs store runs one).
+    """
+    if os.name != "posix" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
