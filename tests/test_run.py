@@ -148,6 +148,18 @@ def test_a_skipped_task_skips_the_tasks_that_read_its_outputs_only(tether_run: R
     assert result["nodes"]["big"]["attempts"] == []
 
 
+def test_a_retry_waits_for_its_backoff(tether_run: RunTether, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    result = report(tether_run("backoff.yaml", "--json"))
+    assert result["outputs"] == {"attempt": 2}
+    first, second = RunStore(str(tmp_path / "store")).attempts(result["run_id"], "flaky")
+    assert (first.outcome, second.outcome) == ("recoverable", "success")
+    assert first.ended is not None and second.started is not None
+    waited = datetime.fromisoformat(second.started[:-1]) - datetime.fromisoformat(first.ended[:-1])
+    assert waited.total_seconds() >= 0.99  # a lower bound only: the 1 s backoff was honoured
+
+
 def test_a_timeout_kills_the_attempt_and_counts_as_a_recoverable_failure(tether_run: RunTether) -> None:
     result = report(tether_run("timeout.yaml", "--json"))
     assert result["status"] == "succeeded"

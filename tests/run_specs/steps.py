@@ -50,3 +50,11 @@ def train(steps: int, step_seconds: float) -> dict[str, int]:
         time.sleep(step_seconds)
         cp.write(str(step + 1).encode())
     return {"result": steps, "resumed_from": start}
+
+
+def flaky(failures: int) -> int:
+    """Fails recoverably in its first `failures` attempts, then returns the attempt number."""
+    attempt = tether.current_context().attempt
+    if attempt <= failures:
+        raise tether.RecoverableError(f"attempt {attempt} fails on purpose")
+    return attempt
