@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import ast
 import os
+import threading
 from dataclasses import dataclass, field
 from types import CodeType
 
 from ..api.graph import CallSite
 from .diagnostics import Span
+
+
+_PARSE_LOCK = threading.Lock()
+"""CPython 3.11/3.12 can fail `ast.parse` run in two threads at once with "SystemError: AST
+constructor recursion depth mismatch" (python/cpython#106905), so compilations running in
+parallel threads take turns parsing."""
 
 
 def display_path(filename: str) -> str:
@@ -60,8 +67,9 @@ class SourceIndex:
         if filename not in self._trees:
             source = "\n".join(self.lines(filename))
             try:
-                self._trees[filename] = ast.parse(source, filename) if source else None
-            except SyntaxError:
+                with _PARSE_LOCK:
+                    self._trees[filename] = ast.parse(source, filename) if source else None
+            except (SyntaxError, SystemError):  # no tree: spans fall back to whole lines
                 self._trees[filename] = None
         return self._trees[filename]
 
