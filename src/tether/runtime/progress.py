@@ -7,6 +7,7 @@ the run's result (the workflow outputs, or the --json object).
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections import Counter
@@ -70,6 +71,7 @@ class LiveReporter(Reporter):
         self.drawn = 0
         self.views: list[NodeView] = []
         self.started = time.monotonic()
+        self.last_draw = 0.0
 
     def node_changed(self, view: NodeView) -> None:
         """Drawn on the next tick; failures and retries also stay in the scrollback."""
@@ -82,11 +84,21 @@ class LiveReporter(Reporter):
         self._draw(self.views)
 
     def tick(self, views: Sequence[NodeView]) -> None:
+        if time.monotonic() - self.last_draw < self.tick_s:
+            return
         self._clear()
         self._draw(views)
 
     def close(self) -> None:
         self._clear()
+
+    def _size(self) -> tuple[int, int]:
+        """The size of the terminal this view draws on (stdout may well be a pipe)."""
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+        except (OSError, ValueError):
+            size = shutil.get_terminal_size((100, 30))
+        return size.columns, size.lines
 
     def _clear(self) -> None:
         if self.drawn:
@@ -95,7 +107,8 @@ class LiveReporter(Reporter):
 
     def _draw(self, views: Sequence[NodeView]) -> None:
         self.views = list(views)
-        columns, rows = shutil.get_terminal_size((100, 30))
+        self.last_draw = time.monotonic()
+        columns, rows = self._size()
         counts = Counter(v.status.value for v in views)
         shown = list(views)
         if len(shown) > rows - 3:  # a big fan-out: the nodes that are doing something, then counts
