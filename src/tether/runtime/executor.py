@@ -210,22 +210,33 @@ class Executor:
     def run(self) -> RunReport:
         self.store.write_status(self.run_id, {"status": "running", "run_id": self.run_id})
         with self._signal_pipe() as wakeup:
-            while True:
-                self._schedule()
-                running = self._running()
-                if not running and not any(n.status is Status.RETRYING for n in self._nodes()):
-                    break
-                self._wait(running, wakeup)
-                for node in running:
-                    code = node.process.poll() if node.process else None
-                    if code is not None:
-                        self._ended(node, code)
-                self._fire_timers()
-                if self.reporter.tick_s is not None:
-                    self.reporter.tick(self.views())
+            try:
+                self._loop(wakeup)
+            except BaseException:
+                # A bug or a store failure here: leave no orphans behind. The attempts record
+                # their interruption, so `--resume` picks up from their checkpoints.
+                for node in self._running():
+                    assert node.process is not None
+                    node.process.send(signal.SIGTERM)
+                raise
         report = self._report()
         self.store.write_status(self.run_id, report.to_json())
         return report
+
+    def _loop(self, wakeup: int | None) -> None:
+        while True:
+            self._schedule()
+            running = self._running()
+            if not running and not any(n.status is Status.RETRYING for n in self._nodes()):
+                return
+            self._wait(running, wakeup)
+            for node in running:
+                code = node.process.poll() if node.process else None
+                if code is not None:
+                    self._ended(node, code)
+            self._fire_timers()
+            if self.reporter.tick_s is not None:
+                self.reporter.tick(self.views())
 
     def _nodes(self) -> Iterator[Node]:
         for group in self._groups.values():
@@ -245,8 +256,11 @@ class Executor:
             fds.append(wakeup)
         timeout = max(timeout, 0.0)
         if fds:
-            readable, _, _ = select.select(fds, [], [], timeout)
-            if wakeup is not None and wakeup in readable:
+            poller = select.poll()  # no FD_SETSIZE limit, unlike select.select
+            for fd in fds:
+                poller.register(fd, select.POLLIN)
+            ready = {fd for fd, _ in poller.poll(timeout * 1000)}
+            if wakeup is not None and wakeup in ready:
                 os.read(wakeup, 512)
         elif timeout > 0:
             time.sleep(timeout)
