@@ -468,6 +468,48 @@ def test_bad_durations_are_reported_not_raised(timeout: object, problem: str) ->
     assert len(problems) == 1 and problem in problems[0]
 
 
+def _target(n: int) -> int:
+    return n
+
+
+_anything = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**12) | st.floats(allow_nan=True) | st.text(max_size=8)
+    | st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=5,
+)
+_policy_values = st.fixed_dictionaries(
+    {},
+    optional={
+        "retries": _anything | st.builds(tether.Retry, _anything, st.none() | st.builds(tether.Backoff, _anything, _anything, _anything)),
+        "interruptible": _anything | st.builds(tether.Interruptible, _anything),
+        "checkpoint": _anything | st.builds(tether.Checkpoint, _anything),
+        "resources": _anything | st.builds(tether.Resources, _anything, _anything, _anything),
+        "timeout": _anything,
+        "cache": _anything | st.builds(tether.Cache, _anything),
+        "image": _anything,
+        "env": st.dictionaries(st.text(max_size=4), _anything, max_size=2),
+        "secrets": st.lists(_anything | st.builds(tether.Secret, _anything, _anything, _anything), max_size=2),
+    },
+)
+
+
+@given(_policy_values, _anything)
+def test_any_decorator_keywords_and_any_bound_value_give_diagnostics_never_an_exception(
+    policies: dict[str, Any], value: Any
+) -> None:
+    anything_task = tether.task(**policies)(_target)
+
+    @tether.workflow
+    def anything(n: int) -> int:
+        anything_task(n=value)
+        return anything_task(n=n)
+
+    workflow, diagnostics = build(anything)
+    assert workflow is not None
+    assert all(": error[E" in line for line in diagnostics)
+
+
 # ---------------------------------------------------------------------------- annotations
 
 
