@@ -213,7 +213,7 @@ DIAGNOSTICS = {
         f"{_case('bad_policies.py')}:16:14: error[E113]: task 'fetch': Backoff.factor must be 1 or more, not 0.5",
     ],
     "nested_task.py:wf": [
-        f"{_case('nested_task.py')}:6:9: error[E126]: task 'inner' is defined inside a function or class "
+        f"{_case('nested_task.py')}:6:9: error[E126]: task 'inner' is not a module-level function "
         "(factory.<locals>.inner); the runtime cannot import it",
     ],
     "body_error.py:arithmetic": [

@@ -182,8 +182,8 @@ def _outputs(fn: Callable[..., Any], what: str, index: SourceIndex, diags: Diagn
 
 def python_ref(fn: Callable[..., Any]) -> str | None:
     """`module:function` as the runtime imports it; None for functions it cannot import."""
-    qualname = fn.__qualname__
-    if "<locals>" in qualname or "." in qualname:
+    qualname = getattr(fn, "__qualname__", "")
+    if not qualname.isidentifier():  # a nested function, a method, a lambda
         return None
     return f"{fn.__module__}:{qualname}"
 
@@ -197,7 +197,7 @@ def task_interface(task: Any, index: SourceIndex, diags: Diagnostics) -> TaskInt
     if ref is None:
         diags.error(
             "E126",
-            f"{what} is defined inside a function or class ({fn.__qualname__}); the runtime cannot import it",
+            f"{what} is not a module-level function ({fn.__qualname__}); the runtime cannot import it",
             index.def_span(fn.__code__),
             "define tasks at module level",
         )
