@@ -28,7 +28,7 @@ from ..api.graph import BuildError, Builder, CallSite, Node, Promise, TaskInterf
 from ..api.task import TaskFunction
 from ..api.workflow import WorkflowFunction
 from .diagnostics import Diagnostics, Span, did_you_mean
-from .expr import Expr, Literal, Ref
+from .expr import Expr, Ref
 from .ir import Binding, Output, Task, Workflow, WorkflowInput, WorkflowOutput
 from .python_interface import task_interface, workflow_parameters
 from .python_policies import task_fields
