@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PYTHON = '''
+PYTHON = """
 import tether
 
 
@@ -33,7 +33,7 @@ def chain() -> int:
     for i in range(1, {size}):
         value = step(n=i, previous=value)
     return value
-'''
+"""
 
 
 def yaml_spec(module: str, size: int) -> str:
@@ -41,10 +41,14 @@ def yaml_spec(module: str, size: int) -> str:
     policy = "      retries: 2\n      timeout: 1h\n      resources: {cpu: 1, memory: 1Gi}\n      outputs: {result: int}"
     for i in range(size):
         name = "step" if i == 0 else f"step-{i + 1}"
-        previous = "0" if i == 0 else '"${{ tasks.' + ("step" if i == 1 else f"step-{i}") + '.outputs.result }}"'
-        lines.append(f"    {name}:\n      python: {module}:step\n      inputs: {{n: {i}, previous: {previous}}}\n{policy}")
+        previous = (
+            "0" if i == 0 else '"${{ tasks.' + ("step" if i == 1 else f"step-{i}") + '.outputs.result }}"'
+        )
+        lines.append(
+            f"    {name}:\n      python: {module}:step\n      inputs: {{n: {i}, previous: {previous}}}\n{policy}"
+        )
     last = "step" if size == 1 else f"step-{size}"
-    lines.append("  outputs: {result: \"${{ tasks." + last + ".outputs.result }}\"}")
+    lines.append('  outputs: {result: "${{ tasks.' + last + '.outputs.result }}"}')
     return "\n".join(lines) + "\n"
 
 
@@ -61,14 +65,18 @@ def best_of(repeat: int, ref: str) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 5000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     from tether.compiler.ir import to_json
     from tether.compiler.load import load
 
-    print(f"{'tasks':>6}  {'yaml (baseline)':>16}  {'python':>10}  {'python/yaml':>11}  {'python per task':>15}")
+    print(
+        f"{'tasks':>6}  {'yaml (baseline)':>16}  {'python':>10}  {'python/yaml':>11}  {'python per task':>15}"
+    )
     with tempfile.TemporaryDirectory() as directory:
         for size in args.sizes:
             module = f"chain_{size}"
@@ -83,7 +91,9 @@ def main() -> int:
                 return 1
             yaml_s = best_of(args.repeat, str(yaml_file))
             python_s = best_of(args.repeat, py_ref)
-            print(f"{size:>6}  {yaml_s:>15.3f}s  {python_s:>9.3f}s  {python_s / yaml_s:>10.1f}x  {python_s / size * 1e6:>12.0f} us")
+            print(
+                f"{size:>6}  {yaml_s:>15.3f}s  {python_s:>9.3f}s  {python_s / yaml_s:>10.1f}x  {python_s / size * 1e6:>12.0f} us"
+            )
     return 0
 
 

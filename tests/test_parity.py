@@ -46,7 +46,9 @@ def test_the_python_examples_are_found() -> None:
 @pytest.mark.parametrize(("path", "name"), PYTHON_SPECS, ids=ids)
 def test_each_python_example_has_one_workflow_and_a_yaml_twin(path: Path, name: str) -> None:
     assert _workflow_names(path) == [name], "one workflow per file, so the twin is unambiguous"
-    assert path.with_suffix(".yaml").is_file(), f"{path.name} defines a workflow but has no {path.stem}.yaml twin"
+    assert path.with_suffix(
+        ".yaml"
+    ).is_file(), f"{path.name} defines a workflow but has no {path.stem}.yaml twin"
 
 
 @pytest.mark.parametrize(("path", "name"), PYTHON_SPECS, ids=ids)
@@ -117,7 +119,7 @@ def everything(day: str = "2024-06-03", strict: bool = False) -> dict:
     return {"scores": score, "first": split.train[0]}
 '''
 
-YAML_SIDE = '''
+YAML_SIDE = """
 apiVersion: tether/v1
 kind: Workflow
 metadata:
@@ -182,7 +184,7 @@ spec:
   outputs:
     scores: ${{ tasks.work.outputs.result }}
     first: ${{ tasks.extract.outputs.train[0] }}
-'''
+"""
 
 
 def test_every_shared_form_compiles_identically(tmp_path: Path) -> None:

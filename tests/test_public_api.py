@@ -24,7 +24,8 @@ def test_every_public_name_is_exported() -> None:
     public = {
         name
         for name in dir(tether)
-        if not name.startswith("_") and not isinstance(getattr(tether, name), ModuleType)
+        if not name.startswith("_")
+        and not isinstance(getattr(tether, name), ModuleType)
         and name not in {"annotations", "TYPE_CHECKING", "Any"}  # typing helpers of __init__ itself
     }
     assert public == set(tether.__all__)
@@ -40,8 +41,23 @@ def test_an_unknown_attribute_is_an_attribute_error() -> None:
 
 
 def test_the_api_the_seed_and_the_issue_name_is_there() -> None:
-    for name in ("task", "workflow", "current_context", "RecoverableError", "Retry", "Backoff", "Interruptible",
-                 "Checkpoint", "Resources", "Cache", "Secret", "File", "Dir", "foreach", "when"):
+    for name in (
+        "task",
+        "workflow",
+        "current_context",
+        "RecoverableError",
+        "Retry",
+        "Backoff",
+        "Interruptible",
+        "Checkpoint",
+        "Resources",
+        "Cache",
+        "Secret",
+        "File",
+        "Dir",
+        "foreach",
+        "when",
+    ):
         assert name in tether.__all__, name
 
 
@@ -50,7 +66,9 @@ def test_import_tether_loads_no_compiler_and_no_third_party_module() -> None:
     code = "import json, sys, tether; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(done.stdout))
-    assert not {m for m in loaded if m.startswith(("tether.compiler", "tether.api.graph", "tether.api.policies"))}
+    assert not {
+        m for m in loaded if m.startswith(("tether.compiler", "tether.api.graph", "tether.api.policies"))
+    }
     assert not loaded & {"lark", "yaml", "networkx", "fsspec", "jinja2"}
 
 

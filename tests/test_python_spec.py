@@ -91,37 +91,60 @@ def count_up(target: int) -> int:
 # ---------------------------------------------------------------------------- SPEC forms
 
 
-def test_the_seed_compiles_from_a_file_in_a_subprocess(tether_cmd: list[str], tether_env: dict[str, str]) -> None:
+def test_the_seed_compiles_from_a_file_in_a_subprocess(
+    tether_cmd: list[str], tether_env: dict[str, str]
+) -> None:
     spec = "specs/examples/checkpointing.py:checkpointing_example"
-    done = subprocess.run([*tether_cmd, "compile", spec, "--target", "ir"], cwd=ROOT, env=tether_env, capture_output=True, text=True)
+    done = subprocess.run(
+        [*tether_cmd, "compile", spec, "--target", "ir"],
+        cwd=ROOT,
+        env=tether_env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     workflow = json.loads(done.stdout)["workflow"]
     (task,) = workflow["tasks"]
-    assert (workflow["name"], task["name"], task["python"]) == ("checkpointing-example", "use-checkpoint", "checkpointing:use_checkpoint")
+    assert (workflow["name"], task["name"], task["python"]) == (
+        "checkpointing-example",
+        "use-checkpoint",
+        "checkpointing:use_checkpoint",
+    )
     assert task["retry"] == {"retries": 3, "backoff": None}
     assert task["inputs"] == {"n_iterations": {"expr": "${{ inputs.n_iterations }}", "type": "int"}}
     assert workflow["outputs"]["result"]["expr"] == "${{ tasks.use-checkpoint.outputs.result }}"
 
 
-def test_a_module_spec_compiles_to_the_same_bytes_as_the_file_spec(tether_cmd: list[str], tether_env: dict[str, str]) -> None:
+def test_a_module_spec_compiles_to_the_same_bytes_as_the_file_spec(
+    tether_cmd: list[str], tether_env: dict[str, str]
+) -> None:
     by_module = subprocess.run(
         [*tether_cmd, "compile", "checkpointing:checkpointing_example", "--target", "ir"],
-        cwd=EXAMPLES, env=tether_env, capture_output=True, text=True,
+        cwd=EXAMPLES,
+        env=tether_env,
+        capture_output=True,
+        text=True,
     )
     by_file = subprocess.run(
         [*tether_cmd, "compile", "specs/examples/checkpointing.py:checkpointing_example", "--target", "ir"],
-        cwd=ROOT, env=tether_env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=tether_env,
+        capture_output=True,
+        text=True,
     )
     assert by_module.returncode == 0, by_module.stderr
     assert by_module.stdout == by_file.stdout
 
 
-def test_task_refs_name_the_module_that_defines_each_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_task_refs_name_the_module_that_defines_each_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "acme"
     package.mkdir()
     (package / "__init__.py").write_text("", encoding="utf-8")
     (package / "steps.py").write_text(
-        "import tether\n\n\n@tether.task\ndef clean(rows: list[str]) -> list[str]:\n    return rows\n", encoding="utf-8"
+        "import tether\n\n\n@tether.task\ndef clean(rows: list[str]) -> list[str]:\n    return rows\n",
+        encoding="utf-8",
     )
     (package / "flows.py").write_text(
         "import tether\nfrom acme.steps import clean\nfrom sibling import shout\n\n\n"
@@ -135,7 +158,10 @@ def test_task_refs_name_the_module_that_defines_each_task(tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)  # `package.module:workflow` is found from the working directory
     result = load("acme.flows:nightly")
     assert result.workflow is not None, result.diagnostics
-    assert {t.name: t.python for t in result.workflow.tasks} == {"clean": "acme.steps:clean", "shout": "sibling:shout"}
+    assert {t.name: t.python for t in result.workflow.tasks} == {
+        "clean": "acme.steps:clean",
+        "shout": "sibling:shout",
+    }
     missing = load("acme.nowhere:nightly")
     assert [(d.code, d.message) for d in missing.diagnostics] == [("E120", "no module named 'acme.nowhere'")]
 
@@ -147,15 +173,23 @@ def test_compiling_leaves_sys_path_and_sys_modules_as_they_were() -> None:
     assert ("checkpointing" in sys.modules) == had_module
 
 
-def test_a_broken_spec_is_diagnosed_in_a_subprocess_without_a_traceback(tether_cmd: list[str], tether_env: dict[str, str]) -> None:
+def test_a_broken_spec_is_diagnosed_in_a_subprocess_without_a_traceback(
+    tether_cmd: list[str], tether_env: dict[str, str]
+) -> None:
     done = subprocess.run(
         [*tether_cmd, "check", "tests/python_cases/import_error.py:never_built"],
-        cwd=ROOT, env=tether_env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=tether_env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1
     output = done.stdout + done.stderr
     assert "Traceback" not in output
-    assert "tests/python_cases/import_error.py:6:1: error[E120]: importing 'tests/python_cases/import_error.py' failed: KeyError: 'high'" in output
+    assert (
+        "tests/python_cases/import_error.py:6:1: error[E120]: importing 'tests/python_cases/import_error.py' failed: KeyError: 'high'"
+        in output
+    )
     assert '6 | DEFAULT = THRESHOLDS["high"]' in output
 
 
@@ -220,14 +254,20 @@ DIAGNOSTICS = {
         f"{_case('body_error.py')}:14:5: error[E122]: building workflow 'arithmetic' failed: "
         "TypeError: unsupported operand type(s) for +: 'Promise' and 'int'",
     ],
-    "calls.py:split": [f"{_case('calls.py')}:14:5: error[E121]: 'split' in '{_case('calls.py')}' is not a @tether.workflow"],
+    "calls.py:split": [
+        f"{_case('calls.py')}:14:5: error[E121]: 'split' in '{_case('calls.py')}' is not a @tether.workflow"
+    ],
     "calls.py:cals": [f"error[E121]: '{_case('calls.py')}' has no workflow 'cals'"],
 }
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="exact columns of call sites need co_positions (3.11+)")
+@pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="exact columns of call sites need co_positions (3.11+)"
+)
 @pytest.mark.parametrize("spec", sorted(DIAGNOSTICS))
-def test_diagnostics_point_at_the_users_file_line_and_column(root: Path, spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_diagnostics_point_at_the_users_file_line_and_column(
+    root: Path, spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(root)
     result = load(_case(spec))
     assert [render_plain(d) for d in result.diagnostics] == DIAGNOSTICS[spec]
@@ -237,10 +277,15 @@ def test_diagnostics_point_at_the_users_file_line_and_column(root: Path, spec: s
 def test_a_spec_file_named_like_a_standard_module_is_refused(tmp_path: Path) -> None:
     (tmp_path / "json.py").write_text("import tether\n", encoding="utf-8")
     (diagnostic,) = load(f"{tmp_path / 'json.py'}:wf").diagnostics
-    assert (diagnostic.code, diagnostic.message) == ("E120", "'json.py' has the name of the standard library module 'json'")
+    assert (diagnostic.code, diagnostic.message) == (
+        "E120",
+        "'json.py' has the name of the standard library module 'json'",
+    )
 
 
-def test_the_mistyped_binding_renders_a_caret_under_the_value(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_mistyped_binding_renders_a_caret_under_the_value(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tether.compiler.diagnostics import render
 
     monkeypatch.chdir(root)
@@ -277,7 +322,10 @@ def test_calls_bind_promises_to_refs_and_the_return_value_to_outputs() -> None:
     assert workflow is not None
     assert [t.name for t in workflow.tasks] == ["produce", "measure", "announce"]
     assert workflow.description == "Measure a range."
-    assert [(i.name, str(i.type), i.default) for i in workflow.inputs] == [("n", "int", 5), ("threshold", "float", 0.3)]
+    assert [(i.name, str(i.type), i.default) for i in workflow.inputs] == [
+        ("n", "int", 5),
+        ("threshold", "float", 0.3),
+    ]
     measure_task = workflow.task("measure")
     assert measure_task is not None
     assert measure_task.input("values").value == parse_expr("tasks.produce.outputs.result")  # type: ignore[union-attr]
@@ -439,13 +487,25 @@ def uses_configured(n: int) -> int:
 
 
 def test_policy_objects_become_canonical_units() -> None:
-    from tether.compiler.ir import Backoff, CachePolicy, CheckpointPolicy, InterruptPolicy, Resources, RetryPolicy, Secret
+    from tether.compiler.ir import (
+        Backoff,
+        CachePolicy,
+        CheckpointPolicy,
+        InterruptPolicy,
+        Resources,
+        RetryPolicy,
+        Secret,
+    )
 
     workflow, diagnostics = build(uses_configured)
     assert diagnostics == []
     (task,) = workflow.tasks  # type: ignore[union-attr]
     assert task.retry == RetryPolicy(2, Backoff(30, 3.0, 600))
-    assert (task.interruptible, task.checkpoint, task.cache) == (InterruptPolicy(), CheckpointPolicy(), CachePolicy())
+    assert (task.interruptible, task.checkpoint, task.cache) == (
+        InterruptPolicy(),
+        CheckpointPolicy(),
+        CachePolicy(),
+    )
     assert task.resources == Resources(cpu_millicores=500, memory_bytes=3 * 2**29, gpu=1)
     assert (task.timeout_s, task.image, task.env) == (5400, "python:3.12-slim", (("MODE", "fast"),))
     assert task.secrets == (Secret("db", "password", "DB_PASSWORD"),)
@@ -454,17 +514,28 @@ def test_policy_objects_become_canonical_units() -> None:
 @pytest.mark.parametrize("timeout", ["90s", 90, 90.0, timedelta(seconds=90), "1m30s"])
 def test_every_spelling_of_a_duration_gives_the_same_seconds(timeout: object) -> None:
     problems: list[str] = []
-    seconds = duration_seconds(timeout, "timeout", "timeout", lambda *report: problems.append(report[2]), positive=True)
+    seconds = duration_seconds(
+        timeout, "timeout", "timeout", lambda *report: problems.append(report[2]), positive=True
+    )
     assert (seconds, problems) == (90, [])
 
 
 @pytest.mark.parametrize(
     ("timeout", "problem"),
-    [(0, "timeout must be longer than 0s"), (timedelta(milliseconds=1500), "is not a whole, non-negative number of seconds"), ("90 s", "invalid duration")],
+    [
+        (0, "timeout must be longer than 0s"),
+        (timedelta(milliseconds=1500), "is not a whole, non-negative number of seconds"),
+        ("90 s", "invalid duration"),
+    ],
 )
 def test_bad_durations_are_reported_not_raised(timeout: object, problem: str) -> None:
     problems: list[str] = []
-    assert duration_seconds(timeout, "timeout", "timeout", lambda *report: problems.append(report[2]), positive=True) is None
+    assert (
+        duration_seconds(
+            timeout, "timeout", "timeout", lambda *report: problems.append(report[2]), positive=True
+        )
+        is None
+    )
     assert len(problems) == 1 and problem in problems[0]
 
 
@@ -473,7 +544,11 @@ def _target(n: int) -> int:
 
 
 _anything = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 10**12) | st.floats(allow_nan=True) | st.text(max_size=8)
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 10**12)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=8)
     | st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
     max_leaves=5,
@@ -481,7 +556,10 @@ _anything = st.recursive(
 _policy_values = st.fixed_dictionaries(
     {},
     optional={
-        "retries": _anything | st.builds(tether.Retry, _anything, st.none() | st.builds(tether.Backoff, _anything, _anything, _anything)),
+        "retries": _anything
+        | st.builds(
+            tether.Retry, _anything, st.none() | st.builds(tether.Backoff, _anything, _anything, _anything)
+        ),
         "interruptible": _anything | st.builds(tether.Interruptible, _anything),
         "checkpoint": _anything | st.builds(tether.Checkpoint, _anything),
         "resources": _anything | st.builds(tether.Resources, _anything, _anything, _anything),
@@ -489,7 +567,9 @@ _policy_values = st.fixed_dictionaries(
         "cache": _anything | st.builds(tether.Cache, _anything),
         "image": _anything,
         "env": st.dictionaries(st.text(max_size=4), _anything, max_size=2),
-        "secrets": st.lists(_anything | st.builds(tether.Secret, _anything, _anything, _anything), max_size=2),
+        "secrets": st.lists(
+            _anything | st.builds(tether.Secret, _anything, _anything, _anything), max_size=2
+        ),
     },
 )
 
@@ -548,7 +628,14 @@ def test_annotations_map_to_the_type_language(annotation: object, spelling: str)
     ],
 )
 def test_unsupported_annotations_say_why(annotation: object, message: str) -> None:
-    with pytest.raises(UnsupportedAnnotation, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)").replace("|", r"\|")):
+    with pytest.raises(
+        UnsupportedAnnotation,
+        match=message.replace("[", r"\[")
+        .replace("]", r"\]")
+        .replace("(", r"\(")
+        .replace(")", r"\)")
+        .replace("|", r"\|"),
+    ):
         tether_type(annotation)
 
 
@@ -559,12 +646,16 @@ def _annotation_of(t: Type) -> Any:
     elif t.kind == "dict":
         base = dict[str, _annotation_of(t.args[1])]  # type: ignore[misc]
     else:
-        base = {"int": int, "float": float, "bool": bool, "str": str, "file": tether.File, "dir": tether.Dir}[t.kind]
+        base = {"int": int, "float": float, "bool": bool, "str": str, "file": tether.File, "dir": tether.Dir}[
+            t.kind
+        ]
     return Optional[base] if t.optional else base
 
 
 _types = st.recursive(
-    st.builds(Type, st.sampled_from(["int", "float", "bool", "str", "file", "dir"]), st.just(()), st.booleans()),
+    st.builds(
+        Type, st.sampled_from(["int", "float", "bool", "str", "file", "dir"]), st.just(()), st.booleans()
+    ),
     lambda inner: st.one_of(
         st.builds(lambda e, o: Type("list", (e,), o), inner, st.booleans()),
         st.builds(lambda v, o: Type("dict", (Type("str"), v), o), inner, st.booleans()),

@@ -79,9 +79,9 @@ class _WhenBlock:
 def foreach(items: Any) -> _ForeachBlock:
     """Fan out: every task called in the block runs once per element of `items` (a list promise).
 
-        with tether.foreach(shards) as shard:
-            cleaned = preprocess(shard=shard)
-        train(data=cleaned)          # after the block, cleaned is the list of all results
+    with tether.foreach(shards) as shard:
+        cleaned = preprocess(shard=shard)
+    train(data=cleaned)          # after the block, cleaned is the list of all results
     """
     return _ForeachBlock(items, _caller())
 

@@ -2,10 +2,10 @@
 
 While the compiler runs a `@tether.workflow` body, each task call adds a node to the builder it
 finds in a ContextVar (`building.py`; never a process global: two threads, or a compilation
-nested in another, never see each other's nodes) and returns a `Promise` of the task's outputs. Promises only describe
-values: they are wired into later calls, compared to build `when` conditions, and turned into the
-IR's `${{ }}` expressions. Mistakes are reported to the compiler with the caller's file:line and
-building carries on, so one compile reports every problem of a workflow.
+nested in another, never see each other's nodes) and returns a `Promise` of the task's outputs.
+Promises only describe values: they are wired into later calls, compared to build `when`
+conditions, and turned into the IR's `${{ }}` expressions. Mistakes are reported to the compiler
+with the caller's file:line and building carries on, so one compile reports every problem.
 """
 
 from __future__ import annotations
@@ -83,7 +83,12 @@ class Reporter(Protocol):
     """What the builder needs from the compiler: a place for errors, and task interfaces."""
 
     def error(
-        self, code: str, message: str, site: CallSite | None, hint: str | None = None, keyword: str | None = None
+        self,
+        code: str,
+        message: str,
+        site: CallSite | None,
+        hint: str | None = None,
+        keyword: str | None = None,
     ) -> None:
         """Report at `site`; with `keyword`, at that keyword argument of the call at `site`."""
 
@@ -130,12 +135,18 @@ class Builder:
 
     # -- task calls
 
-    def add_call(self, task: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], site: CallSite) -> "Promise":
+    def add_call(
+        self, task: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], site: CallSite
+    ) -> "Promise":
         interface = self.reporter.interface(task)
-        node = Node(self._unique_name(interface.name if interface else _fallback_name(task)), task, interface, site)
+        node = Node(
+            self._unique_name(interface.name if interface else _fallback_name(task)), task, interface, site
+        )
         self.nodes.append(node)
         if args:
-            example = ", ".join(f"{name}=..." for name in (interface.inputs if interface else ())) or "name=value"
+            example = (
+                ", ".join(f"{name}=..." for name in (interface.inputs if interface else ())) or "name=value"
+            )
             self.reporter.error(
                 "E123",
                 f"task '{node.name}' was called with {len(args)} positional argument(s); task calls take keywords only",
@@ -421,7 +432,11 @@ class Promise:
                 "E303",
                 f"task '{node.name}' has no output '{name}'",
                 caller(),
-                f"did you mean '{guess}'?" if guess else f"its outputs are: {', '.join(node.output_names) or 'none'}",
+                (
+                    f"did you mean '{guess}'?"
+                    if guess
+                    else f"its outputs are: {', '.join(node.output_names) or 'none'}"
+                ),
             )
             return self._derive(None)
         from ..compiler.expr import Ref

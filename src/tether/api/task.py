@@ -65,7 +65,11 @@ class TaskFunction(Generic[P, R]):
         from .policies import Checkpoint
 
         checkpoint = self.options.checkpoint
-        keep = checkpoint.keep if isinstance(checkpoint, Checkpoint) and checkpoint.keep else DEFAULT_CHECKPOINT_KEEP
+        keep = (
+            checkpoint.keep
+            if isinstance(checkpoint, Checkpoint) and checkpoint.keep
+            else DEFAULT_CHECKPOINT_KEEP
+        )
         with tempfile.TemporaryDirectory(prefix="tether-checkpoint-") as directory:
             store = CheckpointStore.from_uri(directory, attempt=1, keep=keep)
             context = TaskContext(
@@ -75,7 +79,9 @@ class TaskFunction(Generic[P, R]):
                 return self.__wrapped__(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<tether task {self.task_name} ({self.__wrapped__.__module__}:{self.__wrapped__.__qualname__})>"
+        return (
+            f"<tether task {self.task_name} ({self.__wrapped__.__module__}:{self.__wrapped__.__qualname__})>"
+        )
 
 
 @overload

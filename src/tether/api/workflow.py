@@ -46,12 +46,17 @@ class WorkflowFunction(Generic[P, R]):
         if active_builder() is not None:  # a sub-workflow: its tasks join the caller's DAG
             return self.__wrapped__(*args, **kwargs)
         raise RuntimeError(
-            f"workflow '{self.workflow_name}' runs through tether: "
-            f"`tether run {self.__wrapped__.__module__}:{self.__wrapped__.__qualname__}` (its tasks can be called directly in tests)"
+            f"workflow '{self.workflow_name}' runs through tether: `tether run {self.ref}` "
+            "(its tasks can be called directly in tests)"
         )
 
+    @property
+    def ref(self) -> str:
+        """`module:function`, as `tether run` and `tether compile` accept it."""
+        return f"{self.__wrapped__.__module__}:{self.__wrapped__.__qualname__}"
+
     def __repr__(self) -> str:
-        return f"<tether workflow {self.workflow_name} ({self.__wrapped__.__module__}:{self.__wrapped__.__qualname__})>"
+        return f"<tether workflow {self.workflow_name} ({self.ref})>"
 
 
 @overload

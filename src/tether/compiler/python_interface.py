@@ -22,7 +22,9 @@ from .types import BOOL, DIR, FILE, FLOAT, INT, STR, Type, dict_of, list_of
 
 _SCALARS: dict[Any, Type] = {int: INT, float: FLOAT, bool: BOOL, str: STR, File: FILE, Dir: DIR}
 
-_TYPES_HINT = "annotate with int, float, bool, str, tether.File, tether.Dir, list[T], dict[str, T] or Optional[T]"
+_TYPES_HINT = (
+    "annotate with int, float, bool, str, tether.File, tether.Dir, list[T], dict[str, T] or Optional[T]"
+)
 
 
 class UnsupportedAnnotation(ValueError):
@@ -62,15 +64,22 @@ def tether_type(annotation: Any) -> Type:
             raise UnsupportedAnnotation("'dict' needs its key and value types", "write dict[str, float], ...")
         if args[0] is not str:
             raise UnsupportedAnnotation(
-                f"dict keys must be str, not {_spelling(args[0])}", "JSON objects only have string keys: use dict[str, T]"
+                f"dict keys must be str, not {_spelling(args[0])}",
+                "JSON objects only have string keys: use dict[str, T]",
             )
         return dict_of(tether_type(args[1]))
     if origin is tuple or annotation is tuple:
-        raise UnsupportedAnnotation(f"'{_spelling(annotation)}' is not a tether type", "use list[T], or a NamedTuple for several outputs")
+        raise UnsupportedAnnotation(
+            f"'{_spelling(annotation)}' is not a tether type",
+            "use list[T], or a NamedTuple for several outputs",
+        )
     if annotation is typing.Any:
         raise UnsupportedAnnotation("'Any' has no tether type", _TYPES_HINT)
     if isinstance(annotation, type) and annotation.__module__ == "pathlib":
-        raise UnsupportedAnnotation(f"'{annotation.__name__}' is not a tether type", "use tether.File for a file or tether.Dir for a directory")
+        raise UnsupportedAnnotation(
+            f"'{annotation.__name__}' is not a tether type",
+            "use tether.File for a file or tether.Dir for a directory",
+        )
     raise UnsupportedAnnotation(f"'{_spelling(annotation)}' is not a tether type")
 
 
@@ -89,7 +98,9 @@ class _Annotations:
         return name in self._raw
 
     def resolve(self, name: str) -> Any:
-        holder = types.SimpleNamespace(__annotations__={name: self._raw[name]}, __globals__=self._fn.__globals__)
+        holder = types.SimpleNamespace(
+            __annotations__={name: self._raw[name]}, __globals__=self._fn.__globals__
+        )
         try:
             return typing.get_type_hints(holder, include_extras=True)[name]
         except Exception as exc:  # NameError, SyntaxError in a string annotation, ...
@@ -118,15 +129,30 @@ def _parameters(
     for param in inspect.signature(fn).parameters.values():
         span = index.parameter_span(code, param.name)
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            diags.error("E210", f"{what} cannot take *{param.name}: every input needs a name and a type", span, "list the inputs as named parameters")
+            diags.error(
+                "E210",
+                f"{what} cannot take *{param.name}: every input needs a name and a type",
+                span,
+                "list the inputs as named parameters",
+            )
             ok = False
             continue
         if param.kind is param.POSITIONAL_ONLY:
-            diags.error("E210", f"parameter '{param.name}' of {what} is positional-only; inputs are passed by name", span, "remove the '/' from the signature")
+            diags.error(
+                "E210",
+                f"parameter '{param.name}' of {what} is positional-only; inputs are passed by name",
+                span,
+                "remove the '/' from the signature",
+            )
             ok = False
             continue
         if not annotations.has(param.name):
-            diags.error("E210", f"parameter '{param.name}' of {what} has no type annotation", span, f"{_TYPES_HINT}, e.g. {param.name}: int")
+            diags.error(
+                "E210",
+                f"parameter '{param.name}' of {what} has no type annotation",
+                span,
+                f"{_TYPES_HINT}, e.g. {param.name}: int",
+            )
             ok = False
             continue
         try:
@@ -140,11 +166,18 @@ def _parameters(
     return result if ok else None
 
 
-def _outputs(fn: Callable[..., Any], what: str, index: SourceIndex, diags: Diagnostics) -> tuple[tuple[str, Type], ...] | None:
+def _outputs(
+    fn: Callable[..., Any], what: str, index: SourceIndex, diags: Diagnostics
+) -> tuple[tuple[str, Type], ...] | None:
     code = fn.__code__
     annotations = _Annotations(fn)
     if not annotations.has("return"):
-        diags.error("E210", f"{what} has no return annotation", index.def_span(code), "annotate what it returns, e.g. -> int, or -> None when it returns nothing")
+        diags.error(
+            "E210",
+            f"{what} has no return annotation",
+            index.def_span(code),
+            "annotate what it returns, e.g. -> int, or -> None when it returns nothing",
+        )
         return None
     span = index.return_span(code)
     try:
@@ -159,12 +192,21 @@ def _outputs(fn: Callable[..., Any], what: str, index: SourceIndex, diags: Diagn
         try:
             hints = typing.get_type_hints(annotation, include_extras=True)
         except Exception as exc:
-            diags.error("E211", f"fields of {annotation.__name__} cannot be resolved ({type(exc).__name__}: {exc})", span)
+            diags.error(
+                "E211",
+                f"fields of {annotation.__name__} cannot be resolved ({type(exc).__name__}: {exc})",
+                span,
+            )
             return None
         ok = True
         for name in annotation._fields:
             if name not in hints:
-                diags.error("E210", f"field '{name}' of {annotation.__name__} has no type annotation", span, "declare it with typing.NamedTuple: class Out(NamedTuple): name: int")
+                diags.error(
+                    "E210",
+                    f"field '{name}' of {annotation.__name__} has no type annotation",
+                    span,
+                    "declare it with typing.NamedTuple: class Out(NamedTuple): name: int",
+                )
                 ok = False
                 continue
             try:
@@ -256,4 +298,3 @@ def _plain(value: Any) -> Any:
         plain = {k: _plain(v) for k, v in value.items()}
         return _NOT_PLAIN if any(v is _NOT_PLAIN for v in plain.values()) else plain
     return _NOT_PLAIN
-

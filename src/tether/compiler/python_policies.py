@@ -20,7 +20,11 @@ Report = Callable[[str, str, str, "str | None"], None]
 
 
 def _describe(value: Any) -> str:
-    return repr(value) if isinstance(value, (bool, int, float, str)) or value is None else f"a {type(value).__name__}"
+    return (
+        repr(value)
+        if isinstance(value, (bool, int, float, str)) or value is None
+        else f"a {type(value).__name__}"
+    )
 
 
 def _count(value: Any, what: str, minimum: int, key: str, report: Report) -> int | None:
@@ -47,7 +51,12 @@ def duration_seconds(value: Any, what: str, key: str, report: Report, positive: 
             return None
         seconds = float(result)
     if not math.isfinite(seconds) or seconds < 0 or seconds != int(seconds):
-        report(key, "E111", f"{what}: {value!r} is not a whole, non-negative number of seconds", "the smallest unit is a second")
+        report(
+            key,
+            "E111",
+            f"{what}: {value!r} is not a whole, non-negative number of seconds",
+            "the smallest unit is a second",
+        )
         return None
     if positive and seconds == 0:
         report(key, "E111", f"{what} must be longer than 0s", "leave it out for no limit")
@@ -65,7 +74,12 @@ def retry_policy(value: Any, report: Report) -> RetryPolicy:
 
 def _backoff(value: Any, report: Report) -> Backoff | None:
     if not isinstance(value, user.Backoff):
-        report("retries", "E109", f"Retry.backoff must be a tether.Backoff, not {_describe(value)}", 'tether.Backoff(delay="30s", factor=2, max_delay="10m")')
+        report(
+            "retries",
+            "E109",
+            f"Retry.backoff must be a tether.Backoff, not {_describe(value)}",
+            'tether.Backoff(delay="30s", factor=2, max_delay="10m")',
+        )
         return None
     delay = duration_seconds(value.delay, "Backoff.delay", "retries", report, positive=False)
     factor = value.factor
@@ -73,7 +87,12 @@ def _backoff(value: Any, report: Report) -> Backoff | None:
         report("retries", "E109", f"Backoff.factor must be a number, not {_describe(factor)}", None)
         factor = 2.0
     elif not 1 <= factor < math.inf:
-        report("retries", "E113", f"Backoff.factor must be 1 or more, not {factor}", "1 keeps the delay constant; 2 doubles it")
+        report(
+            "retries",
+            "E113",
+            f"Backoff.factor must be 1 or more, not {factor}",
+            "1 keeps the delay constant; 2 doubles it",
+        )
         factor = 2.0
     max_delay = None
     if value.max_delay is not None:
@@ -93,7 +112,12 @@ def interrupt_policy(value: Any, report: Report) -> InterruptPolicy | None:
             return InterruptPolicy()
         count = _count(value.max_interruptions, "Interruptible.max_interruptions", 0, "interruptible", report)
         return InterruptPolicy() if count is None else InterruptPolicy(count)
-    report("interruptible", "E109", f"interruptible must be True, False or tether.Interruptible(...), not {_describe(value)}", None)
+    report(
+        "interruptible",
+        "E109",
+        f"interruptible must be True, False or tether.Interruptible(...), not {_describe(value)}",
+        None,
+    )
     return None
 
 
@@ -107,7 +131,12 @@ def checkpoint_policy(value: Any, report: Report) -> CheckpointPolicy | None:
             return CheckpointPolicy()
         keep = _count(value.keep, "Checkpoint.keep", 1, "checkpoint", report)
         return CheckpointPolicy() if keep is None else CheckpointPolicy(keep)
-    report("checkpoint", "E109", f"checkpoint must be True, False or tether.Checkpoint(keep=K), not {_describe(value)}", None)
+    report(
+        "checkpoint",
+        "E109",
+        f"checkpoint must be True, False or tether.Checkpoint(keep=K), not {_describe(value)}",
+        None,
+    )
     return None
 
 
@@ -118,10 +147,20 @@ def cache_policy(value: Any, report: Report) -> CachePolicy | None:
         return None
     if isinstance(value, user.Cache):
         if not isinstance(value.version, str):
-            report("cache", "E109", f"Cache.version must be a string, not {_describe(value.version)}", 'tether.Cache(version="2")')
+            report(
+                "cache",
+                "E109",
+                f"Cache.version must be a string, not {_describe(value.version)}",
+                'tether.Cache(version="2")',
+            )
             return CachePolicy()
         return CachePolicy(value.version)
-    report("cache", "E109", f"cache must be True, False or tether.Cache(version=...), not {_describe(value)}", None)
+    report(
+        "cache",
+        "E109",
+        f"cache must be True, False or tether.Cache(version=...), not {_describe(value)}",
+        None,
+    )
     return None
 
 
@@ -129,10 +168,18 @@ def resources(value: Any, report: Report) -> Resources:
     if value is None:
         return Resources()
     if not isinstance(value, user.Resources):
-        report("resources", "E109", f"resources must be tether.Resources(...), not {_describe(value)}", 'tether.Resources(cpu="2", memory="4Gi", gpu=1)')
+        report(
+            "resources",
+            "E109",
+            f"resources must be tether.Resources(...), not {_describe(value)}",
+            'tether.Resources(cpu="2", memory="4Gi", gpu=1)',
+        )
         return Resources()
     fields: dict[str, Any] = {}
-    for name, parse, field_name in (("cpu", parse_cpu, "cpu_millicores"), ("memory", parse_memory, "memory_bytes")):
+    for name, parse, field_name in (
+        ("cpu", parse_cpu, "cpu_millicores"),
+        ("memory", parse_memory, "memory_bytes"),
+    ):
         raw = getattr(value, name)
         if raw is None:
             continue
@@ -150,7 +197,12 @@ def env(value: Any, report: Report) -> tuple[tuple[str, str], ...]:
     result = []
     for name, text in dict(value).items():
         if not isinstance(name, str) or not isinstance(text, str):
-            report("env", "E109", f"env entry {name!r}: names and values must be strings, not {_describe(text)}", 'env={"LOG_LEVEL": "info"}')
+            report(
+                "env",
+                "E109",
+                f"env entry {name!r}: names and values must be strings, not {_describe(text)}",
+                'env={"LOG_LEVEL": "info"}',
+            )
             continue
         result.append((name, text))
     return tuple(result)
@@ -159,8 +211,15 @@ def env(value: Any, report: Report) -> tuple[tuple[str, str], ...]:
 def secrets(value: Any, report: Report) -> tuple[Secret, ...]:
     result = []
     for item in value:
-        if not isinstance(item, user.Secret) or not all(isinstance(v, str) for v in (item.name, item.key, item.env)):
-            report("secrets", "E109", f"secrets must be tether.Secret(name, key, env) values, not {_describe(item)}", None)
+        if not isinstance(item, user.Secret) or not all(
+            isinstance(v, str) for v in (item.name, item.key, item.env)
+        ):
+            report(
+                "secrets",
+                "E109",
+                f"secrets must be tether.Secret(name, key, env) values, not {_describe(item)}",
+                None,
+            )
             continue
         result.append(Secret(item.name, item.key, item.env))
     return tuple(result)

@@ -18,7 +18,6 @@ from types import CodeType
 from ..api.graph import CallSite
 from .diagnostics import Span
 
-
 _PARSE_LOCK = threading.Lock()
 """CPython 3.11/3.12 can fail `ast.parse` run in two threads at once with "SystemError: AST
 constructor recursion depth mismatch" (python/cpython#106905), so compilations running in
@@ -43,7 +42,9 @@ class SourceIndex:
     _trees: dict[str, ast.Module | None] = field(default_factory=dict)
     _calls: dict[str, dict[int, list[ast.Call]]] = field(default_factory=dict)
     _names: dict[str, str] = field(default_factory=dict)
-    _defs: dict[tuple[str, str, int], ast.FunctionDef | ast.AsyncFunctionDef | None] = field(default_factory=dict)
+    _defs: dict[tuple[str, str, int], ast.FunctionDef | ast.AsyncFunctionDef | None] = field(
+        default_factory=dict
+    )
 
     def name(self, filename: str) -> str:
         """`display_path(filename)`, computed once per file for this compilation."""
@@ -79,7 +80,14 @@ class SourceIndex:
             return len(lines[line - 1].encode("utf-8")[:byte_col].decode("utf-8", "replace")) + 1
         return byte_col + 1
 
-    def span(self, filename: str, line: int, col: int | None = None, end_line: int | None = None, end_col: int | None = None) -> Span:
+    def span(
+        self,
+        filename: str,
+        line: int,
+        col: int | None = None,
+        end_line: int | None = None,
+        end_col: int | None = None,
+    ) -> Span:
         """A Span from 1-based lines and 0-based byte columns (None: the whole line)."""
         name = self.name(filename)
         self.lines(filename)
@@ -122,7 +130,10 @@ class SourceIndex:
             self._calls[site.file] = by_line
         for node in self._calls[site.file].get(site.line, ()):
             if site.col is None or node.col_offset == site.col:
-                if site.end_col is None or (node.end_lineno, node.end_col_offset) == (site.end_line, site.end_col):
+                if site.end_col is None or (node.end_lineno, node.end_col_offset) == (
+                    site.end_line,
+                    site.end_col,
+                ):
                     return node
         return None
 
@@ -178,7 +189,9 @@ class SourceIndex:
         node = self.function_def(code)
         if node is not None:
             args = node.args
-            for arg in args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]:
+            for arg in (
+                args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]
+            ):
                 if arg.arg == parameter:
                     return self.node_span(code.co_filename, arg)
         return self.def_span(code)

@@ -36,7 +36,8 @@ from .python_source import SourceIndex, display_path
 
 _TETHER_DIR = str(Path(__file__).resolve().parent.parent)
 _LIBRARY_DIRS = tuple(
-    str(Path(p).resolve()) + os.sep for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}
+    str(Path(p).resolve()) + os.sep
+    for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}
 )
 
 
@@ -62,7 +63,9 @@ def compile_python_ref(ref: str, diags: Diagnostics, sources: dict[str, str]) ->
         return compile_workflow(workflow, diags, index)
 
 
-def compile_workflow(workflow: WorkflowFunction[..., Any], diags: Diagnostics, index: SourceIndex) -> Workflow | None:
+def compile_workflow(
+    workflow: WorkflowFunction[..., Any], diags: Diagnostics, index: SourceIndex
+) -> Workflow | None:
     """Run the workflow's body under a builder and turn what it built into IR."""
     fn = workflow.__wrapped__
     code = fn.__code__
@@ -86,7 +89,12 @@ def compile_workflow(workflow: WorkflowFunction[..., Any], diags: Diagnostics, i
     tasks = tuple(_task(node, reporter) for node in builder.nodes)
     outputs = () if returned is _FAILED else _outputs(returned, workflow, builder, diags, index)
     if not tasks and not diags.has_errors:
-        diags.error("E117", f"workflow '{workflow.workflow_name}' calls no tasks", index.def_span(code), "call at least one @tether.task in its body")
+        diags.error(
+            "E117",
+            f"workflow '{workflow.workflow_name}' calls no tasks",
+            index.def_span(code),
+            "call at least one @tether.task in its body",
+        )
     inputs = tuple(
         WorkflowInput(p.name, p.type, p.has_default, p.default, "", index.parameter_span(code, p.name))
         for p in params or []
@@ -120,7 +128,12 @@ class _Reporter:
         self._returns: dict[TaskFunction[..., Any], Span] = {}
 
     def error(
-        self, code: str, message: str, site: CallSite | None, hint: str | None = None, keyword: str | None = None
+        self,
+        code: str,
+        message: str,
+        site: CallSite | None,
+        hint: str | None = None,
+        keyword: str | None = None,
     ) -> None:
         span = None
         if site is not None:
@@ -157,7 +170,17 @@ class _Reporter:
         code = task.__wrapped__.__code__
         def_line = self.index.def_span(code).line
         spans = {}
-        for key in ("retries", "interruptible", "checkpoint", "resources", "timeout", "cache", "image", "env", "secrets"):
+        for key in (
+            "retries",
+            "interruptible",
+            "checkpoint",
+            "resources",
+            "timeout",
+            "cache",
+            "image",
+            "env",
+            "secrets",
+        ):
             span = self.index.decorator_keyword_span(code, key)
             if span.line != def_line:
                 spans[key] = span
@@ -192,7 +215,9 @@ def _task(node: Node, reporter: _Reporter) -> Task:
         name=node.name,
         python=interface.python if interface else f"{fn.__module__}:{fn.__qualname__}",  # broken: reported
         inputs=tuple(bindings),
-        outputs=tuple(Output(name, type_, return_span) for name, type_ in (interface.outputs if interface else ())),
+        outputs=tuple(
+            Output(name, type_, return_span) for name, type_ in (interface.outputs if interface else ())
+        ),
         after=after,
         when=node.when,
         foreach=node.foreach,
@@ -203,7 +228,11 @@ def _task(node: Node, reporter: _Reporter) -> Task:
 
 
 def _outputs(
-    returned: Any, workflow: WorkflowFunction[..., Any], builder: Builder, diags: Diagnostics, index: SourceIndex
+    returned: Any,
+    workflow: WorkflowFunction[..., Any],
+    builder: Builder,
+    diags: Diagnostics,
+    index: SourceIndex,
 ) -> tuple[WorkflowOutput, ...]:
     """A promise -> `result` (a task's NamedTuple outputs keep their names); a NamedTuple or a
     dict of promises -> their names; None -> no outputs."""
@@ -219,7 +248,12 @@ def _outputs(
         named = list(zip(returned._fields, returned))
     elif isinstance(returned, dict):
         if not all(isinstance(k, str) and k.isidentifier() for k in returned):
-            diags.error("E127", "workflow output names must be identifiers", span, "return {'accuracy': metrics.accuracy, ...}")
+            diags.error(
+                "E127",
+                "workflow output names must be identifiers",
+                span,
+                "return {'accuracy': metrics.accuracy, ...}",
+            )
             return ()
         named = list(returned.items())
     elif isinstance(returned, (tuple, list)):
@@ -351,13 +385,23 @@ def _not_a_workflow(
     span = None
     if value is None:
         guess = did_you_mean(attribute, workflows)
-        hint = f"did you mean '{guess}'?" if guess else (f"its workflows: {', '.join(workflows)}" if workflows else "decorate a function with @tether.workflow")
+        hint = (
+            f"did you mean '{guess}'?"
+            if guess
+            else (
+                f"its workflows: {', '.join(workflows)}"
+                if workflows
+                else "decorate a function with @tether.workflow"
+            )
+        )
         diags.error("E121", f"'{target}' has no workflow '{attribute}'", span, hint)
         return
     if isinstance(value, TaskFunction):
         hint = "compile a @tether.workflow that calls this task"
     else:
-        hint = "decorate it with @tether.workflow" + (f" (workflows here: {', '.join(workflows)})" if workflows else "")
+        hint = "decorate it with @tether.workflow" + (
+            f" (workflows here: {', '.join(workflows)})" if workflows else ""
+        )
     function = getattr(value, "__wrapped__", value)
     if callable(function) and hasattr(function, "__code__"):
         span = index.def_span(function.__code__)
@@ -370,13 +414,17 @@ def _report_exception(
     """A diagnostic at the user's line that raised (or a BuildError's own code and hint)."""
     if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
         col = exc.offset or 1
-        end = exc.end_offset if exc.end_lineno == exc.lineno and exc.end_offset and exc.end_offset > col else 0
+        end = (
+            exc.end_offset if exc.end_lineno == exc.lineno and exc.end_offset and exc.end_offset > col else 0
+        )
         index.lines(exc.filename)
         syntax_span = Span(display_path(exc.filename), exc.lineno, col, exc.lineno if end else 0, end or 0)
         diags.error("E120", f"{what}: SyntaxError: {exc.msg}", syntax_span, None)
         return
     where = _user_frame(exc.__traceback__)
-    span: Span | None = index.span(where[0], where[1]) if where else (index.def_span(code) if code is not None else None)
+    span: Span | None = (
+        index.span(where[0], where[1]) if where else (index.def_span(code) if code is not None else None)
+    )
     if isinstance(exc, BuildError):
         diags.error(exc.code, str(exc), span, exc.hint)
         return
