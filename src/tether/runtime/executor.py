@@ -34,13 +34,13 @@ import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..compiler.expr import EvaluationError, Expr, Ref, evaluate, refs
 from ..compiler.ir import Task, Workflow
 from . import retry
 from .interrupts import InterruptRequest
+from .report import NodeReport, NodeView, Reporter, RunReport, Status
 from .store import AttemptRecord, RunRecord, RunStore
 from .worker import Attempt, launch
 
@@ -52,20 +52,6 @@ DEFAULT_INTERRUPT_AFTER_S = 1.0
 
 _CHECKPOINT_POLL_S = 0.02
 _NOT_STARTED = "not started: the run stopped"
-
-
-class Status(str, Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    RETRYING = "retrying"  # waiting for its backoff before the next attempt
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    STOPPED = "stopped"  # not started, or not retried, because the run stopped
-
-    @property
-    def terminal(self) -> bool:
-        return self in (Status.DONE, Status.FAILED, Status.SKIPPED, Status.STOPPED)
 
 
 @dataclass
@@ -115,72 +101,6 @@ class TaskGroup:
         if statuses == {Status.PENDING}:
             return Status.PENDING
         return Status.RUNNING
-
-
-@dataclass(frozen=True)
-class NodeView:
-    """What a progress view needs to show one node."""
-
-    node_id: str
-    status: Status
-    attempt: int
-    retry_in_s: float | None = None
-    message: str = ""
-    running_s: float | None = None  # how long the current attempt has been running
-
-
-@dataclass(frozen=True)
-class NodeReport:
-    status: Status
-    attempts: tuple[AttemptRecord, ...]
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class RunReport:
-    run_id: str
-    status: str  # "succeeded", "failed" or "interrupted"
-    outputs: dict[str, Any]
-    nodes: dict[str, NodeReport]
-    duration_s: float
-    stopped_by_signal: int | None = None  # SIGINT / SIGTERM that stopped the run, if one did
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "outputs": self.outputs,
-            "nodes": {
-                node_id: {
-                    "status": report.status.value,
-                    "attempts": [
-                        {
-                            "number": a.number,
-                            "outcome": a.outcome,
-                            "exit_code": a.exit_code,
-                            "duration_s": a.duration_s,
-                        }
-                        for a in report.attempts
-                    ],
-                }
-                for node_id, report in self.nodes.items()
-            },
-        }
-
-
-class Reporter:
-    """Receives progress; the base class ignores it (tests and --json use it as is)."""
-
-    tick_s: float | None = None  # how often `tick` wants to be called, None = never
-
-    def node_changed(self, view: NodeView) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-    def tick(self, views: Sequence[NodeView]) -> None:
-        pass
 
 
 @dataclass

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Sequence, TextIO
 
-from .executor import NodeView, Reporter, RunReport, Status
+from .report import NodeView, Reporter, RunReport, Status
 
 if TYPE_CHECKING:
     from .store import AttemptRecord, RunStore
