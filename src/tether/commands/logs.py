@@ -1,6 +1,6 @@
 """Show the logs of a run's attempts: every node, one node, or one attempt.
 
-  tether logs RUN_ID                 every attempt of every node, in journal order
+  tether logs RUN_ID                 every attempt of every node, in task order
   tether logs RUN_ID NODE            every attempt of one node (a foreach item: 'train[2]')
   tether logs RUN_ID NODE --attempt 2
 """

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NODE@ATTEMPT[:after=SECONDS]",
         help="SIGTERM that attempt as a spot reclaim would: after SECONDS, else at its first "
-        "checkpoint commit (1s for a task without a checkpoint) (repeatable)",
+        "checkpoint commit (at most 1s for a task that declares no checkpoint) (repeatable)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan; run nothing, write nothing")
     parser.add_argument(

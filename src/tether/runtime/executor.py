@@ -48,7 +48,7 @@ KILL_GRACE_S = 10.0
 """Between the SIGTERM of a timeout and the SIGKILL: time to flush a checkpoint."""
 
 DEFAULT_INTERRUPT_AFTER_S = 1.0
-"""When an injected interruption of a task without a checkpoint fires (see InterruptRequest)."""
+"""The latest an injected interruption of a task without a declared checkpoint fires."""
 
 _CHECKPOINT_POLL_S = 0.02
 _NOT_STARTED = "not started: the run stopped"
@@ -321,11 +321,12 @@ class Executor:
         node.interrupt_sent = False
         node.checkpoint_marker = None
         if node.interrupt is not None:
-            if node.interrupt.after_s is not None or node.task.checkpoint is None:
-                after = node.interrupt.after_s if node.interrupt.after_s is not None else DEFAULT_INTERRUPT_AFTER_S
-                node.interrupt_at = node.started_at + after
-            else:
+            if node.interrupt.after_s is not None:
+                node.interrupt_at = node.started_at + node.interrupt.after_s
+            else:  # at the first checkpoint commit; without a declared checkpoint, 1 s at the latest
                 node.checkpoint_marker = self._checkpoint_marker(node)
+                if node.task.checkpoint is None:
+                    node.interrupt_at = node.started_at + DEFAULT_INTERRUPT_AFTER_S
         node.process = launch(self.store, self.run_id, node.node_id, node.number, self.record)
         self._set(node, Status.RUNNING, "")
 
@@ -446,7 +447,7 @@ class Executor:
     @staticmethod
     def _awaiting_checkpoint(node: Node) -> bool:
         """An injected interruption waits for the attempt's first checkpoint commit."""
-        return node.interrupt is not None and node.interrupt_at is None and node.checkpoint_marker is not None
+        return node.interrupt is not None and not node.interrupt_sent and node.checkpoint_marker is not None
 
     # ------------------------------------------------------------------ signals
 

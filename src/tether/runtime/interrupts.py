@@ -2,8 +2,9 @@
 
 The executor sends that attempt SIGTERM, exactly what a reclaimed spot node or an evicted pod
 gets, so a person can prove a task resumes from its checkpoint before paying for a cluster.
-Without `after=`, a checkpointed task is interrupted as soon as the attempt commits its first
-checkpoint (so the retry has something to resume from); any other task after one second.
+Without `after=`, the attempt is interrupted as soon as it commits its first checkpoint (so the
+retry has something to resume from); a task that declares no `checkpoint:` is interrupted after
+one second if it has committed none by then.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class InterruptSyntaxError(ValueError):
 class InterruptRequest:
     node_id: str
     attempt: int
-    after_s: float | None = None  # None: at the first checkpoint commit (1 s without a checkpoint)
+    after_s: float | None = None  # None: at the first checkpoint commit (see the module docstring)
 
     @classmethod
     def parse(cls, text: str) -> "InterruptRequest":
