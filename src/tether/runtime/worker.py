@@ -27,7 +27,7 @@ import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 from .store import RunRecord, RunStore
 
@@ -138,8 +138,15 @@ def _fork(store: RunStore, run_id: str, node_id: str, number: int, log_file: str
     for stream in (sys.stdout, sys.stderr):  # or the child would write the parent's buffer again
         stream.flush()
     pid = os.fork()
-    if pid:
-        return pid
+    if pid == 0:
+        _attempt_in_child(store, run_id, node_id, number, log_file, record)
+    return pid
+
+
+def _attempt_in_child(
+    store: RunStore, run_id: str, node_id: str, number: int, log_file: str, record: RunRecord | None
+) -> NoReturn:
+    """The forked child: become the attempt, then exit with its code (never return to the loop)."""
     code = 1
     try:
         # The executor's handlers must not run in the attempt: SIGTERM is the attempt's to handle
@@ -168,7 +175,6 @@ def _fork(store: RunStore, run_id: str, node_id: str, number: int, log_file: str
             sys.stderr.flush()
         finally:
             os._exit(code)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class ForkedStore(RunStore):
