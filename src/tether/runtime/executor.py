@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from ..compiler.expr import EvaluationError, Expr, Ref, evaluate, refs
 from ..compiler.ir import Task, Workflow
 from . import retry
 from .interrupts import InterruptRequest
+from .outcome import EXIT_RECOVERABLE
 from .report import NodeReport, NodeView, Reporter, RunReport, Status
 from .store import AttemptRecord, RunRecord, RunStore
 from .worker import Attempt, launch
@@ -397,7 +399,7 @@ class Executor:
         if mine is None:
             self.store.record_start(self.run_id, node.node_id, node.number, {"recorded_by": "executor"})
         signalled = code < 0 or code in (128 + signal.SIGTERM, 128 + signal.SIGKILL)
-        outcome = "interrupted" if signalled else ("fatal" if code != 75 else "recoverable")
+        outcome = "interrupted" if signalled else ("recoverable" if code == EXIT_RECOVERABLE else "fatal")
         message = (
             f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited {code} without recording an end"
         )
@@ -454,8 +456,6 @@ class Executor:
     @contextmanager
     def _signal_pipe(self) -> Iterator[int | None]:
         """Ctrl-C and SIGTERM wake the loop (through a pipe) instead of raising mid-bookkeeping."""
-        import threading
-
         if threading.current_thread() is not threading.main_thread():
             yield None
             return
@@ -516,7 +516,11 @@ class Executor:
             if any(self._groups[name].current_status() is Status.SKIPPED for name in read if name in self._groups):
                 outputs[output.name] = None
                 continue
-            outputs[output.name] = evaluate(output.value, self._resolver())
+            try:
+                outputs[output.name] = evaluate(output.value, self._resolver())
+            except EvaluationError as exc:
+                self.reporter.note(f"workflow output {output.name}: {exc}")
+                outputs[output.name] = None
         return outputs
 
     # ------------------------------------------------------------------ reporting
