@@ -24,7 +24,7 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Mapping, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Union
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -130,6 +130,82 @@ def compile_yaml_text(text: str, filename: str, diags: Diagnostics) -> Workflow 
     """Compile spec text; every problem goes to `diags`. None only when nothing usable remains."""
     with gc_paused():
         return _Reader(text, filename, diags).workflow()
+
+
+_MAIN_STACK_LEVELS = 10_000
+"""Nesting libyaml's composer can take on the main thread. It recurses in C (about 500 bytes of
+stack per level, measured), so a hostile file nested 50,000 deep would crash the interpreter."""
+_STACK_PER_LEVEL = 1024
+_MAX_STACK = 1 << 30
+_LITERAL_DEPTH = 64
+"""Deepest literal value (lists in lists...) a spec may hold; keeps every later walk recursion-safe."""
+
+
+_OPENER_RUN = re.compile(r"(?:[\[{]\s*){256}")
+
+
+class _TooDeep(Exception):
+    def __init__(self, depth: int):
+        super().__init__(depth)
+        self.depth = depth
+
+
+def _compose(text: str) -> Node | None:
+    """`yaml.compose` that cannot overflow the C stack, whatever the input.
+
+    Every nesting level needs one of `[ { - : ?`, so their count bounds the depth. Ordinary
+    specs are composed directly; bigger ones on a thread whose stack fits that bound; only if
+    the bound exceeds 1 GiB of stack is the exact depth measured from the event stream first.
+    """
+    bound = sum(text.count(c) for c in "[{-:?") + 1
+    if bound <= _MAIN_STACK_LEVELS:
+        return yaml.compose(text, Loader=_loader())
+    run = _OPENER_RUN.search(text)  # libyaml is quadratic in flow depth: refuse the cheap attack fast
+    if run is not None:
+        raise _TooDeep(run.group(0).count("[") + run.group(0).count("{"))
+    if bound * _STACK_PER_LEVEL > _MAX_STACK:
+        depth = _nesting_depth(text, _MAX_STACK // _STACK_PER_LEVEL)
+        bound = depth
+    return _on_big_stack(lambda: yaml.compose(text, Loader=_loader()), max(bound * _STACK_PER_LEVEL, 32 << 20))
+
+
+def _nesting_depth(text: str, limit: int) -> int:
+    """The deepest nesting of collections, from libyaml's event stream (no recursion)."""
+    depth = deepest = 0
+    for event in yaml.parse(text, Loader=_loader()):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                raise _TooDeep(deepest)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return deepest
+
+
+def _on_big_stack(work: Callable[[], Node | None], stack_bytes: int) -> Node | None:
+    """Run `work` on a thread with a stack of `stack_bytes` (virtual memory, touched lazily)."""
+    import threading
+
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # handed to the calling thread below
+            outcome.append((False, exc))
+
+    previous = threading.stack_size(min(-(-stack_bytes // 4096) * 4096, _MAX_STACK))
+    try:
+        worker = threading.Thread(target=run, name="tether-yaml-compose", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------- the reader
@@ -249,7 +325,7 @@ class _Reader:
 
     def compose(self) -> Node | None:
         try:
-            root = yaml.compose(self.text, Loader=_loader())
+            root = _compose(self.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             span = None
@@ -265,8 +341,11 @@ class _Reader:
             reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
             self.error("E102", f"invalid YAML: {reason}", span, "remove control characters from the file")
             return None
-        except RecursionError:
-            self.error("E102", "invalid YAML: the document is nested too deeply", Span(self.file, 1, 1))
+        except _TooDeep as exc:
+            self.error(
+                "E102", f"invalid YAML: the document is nested too deeply (at least {exc.depth:,} levels)",
+                Span(self.file, 1, 1, 1, 2), "no spec needs more than a few dozen levels",
+            )
             return None
         if root is None:
             self.error(
@@ -451,6 +530,9 @@ class _Reader:
     def plain(self, node: Node, path: str, active: frozenset[int] = frozenset()) -> Any:
         """A literal value (JSON-like) from any node; _MISSING when something in it was reported."""
         if id(node) in self.bad_nodes:
+            return _MISSING
+        if len(active) >= _LITERAL_DEPTH:
+            self.error("E109", f"'{path}' is nested more than {_LITERAL_DEPTH} levels deep", self.span(node))
             return _MISSING
         self.budget -= 1
         if self.budget < 0:
@@ -939,6 +1021,9 @@ class _Reader:
                 return self.template(node, value, spans, key), True
             return Literal(value), True
         if isinstance(node, SequenceNode) and id(node) not in self.bad_nodes and _has_template(node):
+            if key.count("[") >= _LITERAL_DEPTH:
+                self.error("E109", f"'{entry.path}' is nested more than {_LITERAL_DEPTH} levels deep", self.span(node))
+                return Literal(INVALID), False
             items = []
             for i, child in enumerate(node.value):
                 sub = _Entry(entry.key, child, f"{entry.path}[{i}]")
@@ -963,7 +1048,12 @@ class _Reader:
         if "${{" not in text:
             return Literal(text)
         try:
+            if text.count("(") + text.count("[") > 256:
+                raise RecursionError  # refused before lark spends seconds on it
             expr = parse_template(text)
+        except RecursionError:
+            self.error("E201", "invalid expression: nested too deeply", self.span(node), "split it into simpler steps")
+            return Literal(INVALID)
         except ExprSyntaxError as exc:
             hint = exc.hint
             guess = _reference_guess(str(exc))
