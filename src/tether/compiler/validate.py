@@ -320,7 +320,13 @@ class _Validator:
             )
             return None
         element = foreach_type.args[0]
-        return None if element.kind == "null" else element
+        if element.kind == "null":
+            self.error(
+                "E209", f"'foreach' of task '{task.name}' is an empty list, so 'item' has no type",
+                _At(task, "foreach"), "fan out over a list that can hold items",
+            )
+            return None
+        return element
 
     def check_binding(self, task: Task, binding: Binding, item_type: Type | None) -> Binding:
         key = f"inputs.{binding.name}"
