@@ -1,0 +1,221 @@
+"""Validation on IR built directly (as the Python front end builds it): inference, graph, names."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tether.compiler.diagnostics import Diagnostics
+from tether.compiler.expr import Interp, Literal, Ref, parse_template
+from tether.compiler.ir import Binding, Container, Output, RetryPolicy, Task, Workflow, WorkflowInput, WorkflowOutput
+from tether.compiler.types import parse_type
+from tether.compiler.validate import ERROR_TYPE, validate
+
+
+def T(text: str):  # type: ignore[no-untyped-def]
+    return parse_type(text)
+
+
+def out(task: str, name: str) -> Ref:
+    return Ref("tasks", name, task)
+
+
+def run(workflow: Workflow) -> tuple[Workflow, list[tuple[str, str]]]:
+    diags = Diagnostics()
+    result = validate(workflow, diags)
+    return result, [(d.code, d.message) for d in diags]
+
+
+def task(name: str, **fields) -> Task:  # type: ignore[no-untyped-def]
+    fields.setdefault("python", f"steps:{name.replace('-', '_')}")
+    return Task(name, **fields)
+
+
+def test_types_are_inferred_along_every_edge() -> None:
+    wf = Workflow(
+        "infer",
+        inputs=(WorkflowInput("cfg", T("dict[str, list[int]]")), WorkflowInput("mode", T("str"))),
+        tasks=(
+            task("split", outputs=(Output("shards", T("list[str]")),)),
+            task(
+                "prep",
+                foreach=out("split", "shards"),
+                inputs=(Binding("shard", None, Ref("item")), Binding("first", None, Ref("inputs", "cfg", path=("a", 0)))),
+                outputs=(Output("rows", T("int")),),
+            ),
+            task(
+                "total",
+                inputs=(
+                    Binding("rows", None, out("prep", "rows")),
+                    Binding("label", None, parse_template("mode=${{ inputs.mode }}")),
+                    Binding("scale", T("float"), Ref("tasks", "rows", "prep", (0,))),
+                ),
+                outputs=(Output("sum", T("int")),),
+            ),
+        ),
+        outputs=(WorkflowOutput("sum", out("total", "sum")),),
+    )
+    result, problems = run(wf)
+    assert problems == []
+    types = {(t.name, b.name): str(b.type) for t in result.tasks for b in t.inputs}
+    assert types == {
+        ("prep", "shard"): "str",
+        ("prep", "first"): "int",
+        ("total", "rows"): "list[int]",  # a fan-out's output, seen downstream
+        ("total", "label"): "str",
+        ("total", "scale"): "float",  # declared; int flows into float
+    }
+    assert str(result.outputs[0].type) == "int"
+
+
+def test_a_clean_workflow_keeps_its_task_objects() -> None:
+    a = task("a", inputs=(Binding("x", T("int"), Literal(1)),))
+    result, problems = run(Workflow("same", tasks=(a,)))
+    assert problems == [] and result.tasks[0] is a
+
+
+@pytest.mark.parametrize(
+    ("tasks", "expected"),
+    [
+        (
+            (task("a", inputs=(Binding("x", T("int"), Literal("three")),)),),
+            [("E208", "value \"three\" of input 'x' of task 'a' does not fit type int")],
+        ),
+        (
+            (task("a", outputs=(Output("y", T("float?")),)), task("b", inputs=(Binding("x", T("float"), out("a", "y")),))),
+            [("E202", "input 'x' of task 'b' expects float, but tasks.a.outputs.y is float?")],
+        ),
+        (
+            (task("a", when=Literal("yes")),),
+            [("E203", "'when' of task 'a' must be bool, not str")],
+        ),
+        (
+            (task("a", foreach=Literal(3), inputs=(Binding("x", None, Ref("item")),)),),
+            [("E204", "'foreach' of task 'a' must be a list, not int")],
+        ),
+        (
+            (task("a", foreach=Literal((1, 2)), when=parse_template("${{ item == 1 }}")),),
+            [("E205", "'item' is used in 'when' of task 'a', which is not inside a foreach")],
+        ),
+        (
+            (task("a", when=parse_template("${{ not 3 }}")),),
+            [("E206", "'not' needs a bool, not int")],
+        ),
+        (
+            (task("a", when=parse_template("${{ 'a' < 1 }}")),),
+            [("E206", "'<' needs two numbers or two strings, not str and int")],
+        ),
+        (
+            (task("a", inputs=(Binding("x", None, Literal((1, "a"))),)),),
+            [("E209", "cannot infer the type of input 'x' of task 'a' from [1, \"a\"]")],
+        ),
+    ],
+)
+def test_type_errors(tasks: tuple[Task, ...], expected: list[tuple[str, str]]) -> None:
+    assert run(Workflow("types", tasks=tasks))[1] == expected
+
+
+def test_graph_errors_with_suggestions() -> None:
+    wf = Workflow(
+        "graph",
+        inputs=(WorkflowInput("epochs", T("int")),),
+        tasks=(
+            task("train", inputs=(Binding("e", None, Ref("inputs", "epoch")),), outputs=(Output("model", T("file")),)),
+            task("evaluate", inputs=(Binding("m", None, out("trian", "model")), Binding("n", None, out("train", "modle")))),
+            task("publish", after=("publish", "evaluat")),
+        ),
+    )
+    assert run(wf)[1] == [
+        ("E302", "unknown workflow input 'epoch'"),
+        ("E301", "unknown task 'trian'"),
+        ("E303", "task 'train' has no output 'modle'"),
+        ("E304", "task 'publish' lists itself in 'after'"),
+        ("E301", "unknown task 'evaluat'"),
+    ]
+
+
+def test_each_cycle_is_named_once_in_order() -> None:
+    wf = Workflow(
+        "cycles",
+        tasks=(
+            task("a", inputs=(Binding("x", None, out("c", "o")),), outputs=(Output("o", T("int")),)),
+            task("b", inputs=(Binding("x", None, out("a", "o")),), outputs=(Output("o", T("int")),)),
+            task("c", inputs=(Binding("x", None, out("b", "o")),), outputs=(Output("o", T("int")),)),
+            task("x", after=("y",)),
+            task("y", after=("x",)),
+            task("z", after=("a",)),
+        ),
+    )
+    assert run(wf)[1] == [
+        ("E300", "dependency cycle: a -> b -> c -> a"),
+        ("E300", "dependency cycle: x -> y -> x"),
+    ]
+
+
+def test_names_and_duplicates_from_a_python_built_workflow() -> None:
+    wf = Workflow(
+        "My_Flow",
+        inputs=(WorkflowInput("batch-size", T("int")), WorkflowInput("n", T("int"), True, "ten")),
+        tasks=(
+            task("a" * 64),
+            task("dup"),
+            task("dup"),
+            task("env", env=(("AWS_BATCH_X", "1"), ("1BAD", "2")), secrets=(),
+                 outputs=(Output("ok", T("int")), Output("ok", T("int")))),
+            Task("neither"),
+            Task("both", python="m:f", container=Container("alpine")),
+            Task("no-image", container=Container(None, (Literal("true"),))),
+            task("negative", retry=RetryPolicy(-1)),
+        ),
+    )
+    assert run(wf)[1] == [
+        ("E400", "workflow name 'My_Flow' is not a lowercase DNS-1123 label"),
+        ("E400", f"task name '{'a' * 64}' is 64 characters long (at most 63)"),
+        ("E106", "task 'dup' is defined twice"),
+        ("E401", "workflow input name 'batch-size' is not an identifier"),
+        ("E208", "default \"ten\" of input 'n' does not fit type int"),
+        ("E106", "output 'ok' of task 'env' is defined twice"),
+        ("E402", "environment variable 'AWS_BATCH_X' uses the reserved prefix 'AWS_BATCH_'"),
+        ("E402", "environment variable name '1BAD' is invalid"),
+        ("E115", "task 'neither' has neither 'python' nor 'container'"),
+        ("E115", "task 'both' has both 'python' and 'container'"),
+        ("E115", "container task 'no-image' has no image"),
+        ("E113", "retries of task 'negative' must be 0 or more, not -1"),
+    ]
+
+
+def test_placeholders_for_reported_problems_stay_quiet() -> None:
+    """A front end marks what it already reported; validation adds no follow-on noise."""
+    wf = Workflow(
+        "quiet",
+        inputs=(WorkflowInput("broken", ERROR_TYPE),),
+        tasks=(
+            task("a", outputs=(Output("y", ERROR_TYPE),)),
+            task("b", inputs=(Binding("x", T("int"), out("a", "y")), Binding("z", T("str"), Ref("inputs", "broken")))),
+        ),
+    )
+    assert run(wf)[1] == []
+
+
+def test_interpolation_is_always_a_string() -> None:
+    wf = Workflow("s", tasks=(task("a", inputs=(Binding("x", T("int"), Interp(("n=", Literal(1)))),)),))
+    assert run(wf)[1] == [("E202", "input 'x' of task 'a' expects int, but the interpolated string is str")]
+
+
+def test_clean_validation_never_imports_networkx() -> None:
+    """networkx costs ~0.3 s to import: only a spec with a cycle may pay for it."""
+    probe = (
+        "import sys\n"
+        "from tether.compiler.diagnostics import Diagnostics\n"
+        "from tether.compiler.ir import Task, Workflow\n"
+        "from tether.compiler.validate import validate\n"
+        "wf = Workflow('w', tasks=(Task('a', python='m:a'), Task('b', python='m:b', after=('a',))))\n"
+        "validate(wf, Diagnostics()); print('networkx' in sys.modules)\n"
+        "wf = Workflow('w', tasks=(Task('a', python='m:a', after=('b',)), Task('b', python='m:b', after=('a',))))\n"
+        "validate(wf, Diagnostics()); print('networkx' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["False", "True"]
+
