@@ -122,3 +122,14 @@ def test_formats_are_the_kubernetes_spellings() -> None:
     assert (format_cpu(500), format_cpu(2000), format_cpu(1500)) == ("500m", "2", "1500m")
     assert (format_memory(4 * 2**30), format_memory(1536), format_memory(1000)) == ("4Gi", "1536", "1000")
     assert (format_duration(5400), format_duration(61), format_duration(0)) == ("1h30m", "1m1s", "0s")
+
+
+@settings(deadline=None)
+@given(st.text(max_size=8))
+def test_any_text_parses_or_raises_quantity_error(text: str) -> None:
+    for parse in (parse_duration, parse_cpu, parse_memory):
+        try:
+            value = parse(text)
+        except QuantityError:
+            continue
+        assert isinstance(value, int) and value >= 0

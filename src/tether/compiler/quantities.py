@@ -26,7 +26,7 @@ class QuantityError(ValueError):
 # ---------------------------------------------------------------------------- durations
 
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII)
 _DURATION_HINT = "write a duration like 90s, 15m, 6h, 1h30m or 2d (units d, h, m, s, largest first)"
 
 
@@ -39,7 +39,7 @@ def parse_duration(value: object) -> int:
             raise QuantityError(f"duration {value} is negative", _DURATION_HINT)
         return value
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not '²', which isdigit() but int() refuses
         return int(text)
     match = _DURATION.fullmatch(text)
     if not text or match is None:
@@ -75,7 +75,7 @@ def format_duration(seconds: int) -> str:
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
-_QUANTITY = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<suffix>[A-Za-z]*)")
+_QUANTITY = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<suffix>[A-Za-z]*)", re.ASCII)
 _CPU_HINT = "write CPU as cores (2, 0.5) or millicores (500m)"
 _MEMORY_HINT = "write memory with a binary suffix (512Mi, 4Gi) or a decimal one (500M, 2G), or plain bytes"
 
