@@ -21,6 +21,8 @@ Targets (issue 2): 5,000 tasks in <= 0.2 s of work; 10k/5k growth about 2.0 (lin
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import random
 import sys
 import tempfile
@@ -140,7 +142,17 @@ def measure(path: Path, repeat: int) -> dict[str, Timing]:
         "raw": best_of(repeat, lambda: yaml.load(text, Loader=loader)),
         "compose": best_of(repeat, lambda: yaml.compose(text, Loader=loader)),
         "tether": best_of(repeat, lambda: load(str(path))),
+        "tether_no_gc": best_of(repeat, lambda: _without_gc(load, str(path))),
     }
+
+
+def _without_gc(action: Callable[[str], object], argument: str) -> object:
+    """Run with the cyclic GC off throughout, to show what collections cost inside `load()`."""
+    gc.disable()
+    try:
+        return action(argument)
+    finally:
+        gc.enable()
 
 
 def profile(path: Path, top: int = 25) -> None:
@@ -178,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compile scale: best of {args.repeat} after a warm-up; YAML via {flavour}; python {sys.version.split()[0]}")
         print("raw = yaml.load of the file (the baseline); compose = yaml.compose (node tree with marks);")
         print("tether = load(): read + YAML + IR + validation + canonical order (everything `tether check` does).")
-        print("Times are CPU ms (the work); 'wall' is tether's best wall time.\n")
+        print("Times are CPU ms (the work); 'wall' is tether's best wall time; 'no GC' is load() with the")
+        print(f"cyclic garbage collector off throughout (what collections cost). Load average {os.getloadavg()[0]:.1f}.\n")
         columns = (
             f"{'shape':<7} {'tasks':>6} {'KiB':>6} {'raw':>8} {'compose':>8} {'tether':>8} {'wall':>8}"
-            f" {'us/task':>8} {'tether/raw':>10}"
+            f" {'no GC':>8} {'us/task':>8} {'tether/raw':>10}"
         )
         print(columns)
         print("-" * len(columns))
@@ -197,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                 totals[n] = tether
                 print(
                     f"{shape:<7} {n:>6} {path.stat().st_size / 1024:>6.0f} {raw * 1e3:>8.1f} {compose * 1e3:>8.1f}"
-                    f" {tether * 1e3:>8.1f} {t['tether'].wall * 1e3:>8.1f} {tether / n * 1e6:>8.1f} {tether / raw:>10.2f}"
+                    f" {tether * 1e3:>8.1f} {t['tether'].wall * 1e3:>8.1f} {t['tether_no_gc'].cpu * 1e3:>8.1f}"
+                    f" {tether / n * 1e6:>8.1f} {tether / raw:>10.2f}"
                 )
             if 5_000 in totals and 10_000 in totals:
                 ratio = totals[10_000] / totals[5_000]

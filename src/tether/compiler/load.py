@@ -54,4 +54,7 @@ def load(ref: str) -> LoadResult:
     if diags.has_errors:
         return LoadResult(None, tuple(diags.sorted()), sources)
     assert workflow is not None
-    return LoadResult(canonical(workflow), tuple(diags.sorted()), sources)
+    from .validate import gc_paused
+
+    with gc_paused():  # canonical() rebuilds every task; collections would rescan the whole IR
+        return LoadResult(canonical(workflow), tuple(diags.sorted()), sources)
