@@ -267,8 +267,8 @@ class _Validator:
         backoff = task.retry.backoff
         if backoff is not None and (backoff.delay_s < 0 or backoff.factor < 1):
             self.error("E113", f"retry backoff of task '{task.name}' needs delay >= 0 and factor >= 1", task.span_of("retries"))
-        for key, value in (("cpu", task.resources.cpu_millicores), ("memory", task.resources.memory_bytes)):
-            if value is not None and value < 0:
+        for key, quantity in (("cpu", task.resources.cpu_millicores), ("memory", task.resources.memory_bytes)):
+            if quantity is not None and quantity < 0:
                 self.error("E113", f"{key} of task '{task.name}' is negative", task.span_of(f"resources.{key}"))
 
     def check_env(self, task: Task) -> None:
@@ -454,7 +454,7 @@ class _Validator:
                 return None
             base = item_type
         elif ref.root == "inputs":
-            wi = self.inputs.get(ref.name)
+            wi = self.inputs.get(ref.name or "")
             if wi is None:
                 guess = did_you_mean(ref.name or "", self.inputs)
                 hint = f"did you mean 'inputs.{guess}'?" if guess else _declared("workflow inputs", self.inputs)

@@ -205,7 +205,7 @@ def _on_big_stack(work: Callable[[], Node | None], stack_bytes: int) -> Node | N
     ok, value = outcome[0]
     if not ok:
         raise value
-    return value  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return,unused-ignore]
 
 
 # ---------------------------------------------------------------------------- the reader
@@ -224,7 +224,7 @@ class _Entry:
     merged: dict[str, "_Entry"] | None = None
 
 
-_Value = Union[str, int, float, bool, None, list, dict]
+_Value = Union[str, int, float, bool, None, "list[Any]", "dict[str, Any]"]
 
 
 class _Reader:
@@ -676,7 +676,7 @@ class _Reader:
     def defaults(self, entry: _Entry) -> dict[str, _Entry]:
         if not self.expect(entry, MappingNode, "a mapping of task keys"):
             return {}
-        result = {}
+        result: dict[str, _Entry] = {}
         for key, value in entry.value.value:
             if not isinstance(key, ScalarNode) or id(key) in self.bad_nodes:
                 continue
