@@ -217,6 +217,10 @@ ACCEPTED: dict[str, Callable[[dict[str, Any]], None]] = {
     "retries with constant backoff": _set(
         "spec.tasks.train.retries", {"count": 3, "backoff": {"delay": "1m", "factor": 1, "max_delay": "5m"}}
     ),
+    "constant when": _set("spec.tasks.train.when", True),
+    "foreach over a literal list": lambda d: d["spec"]["tasks"]["train"].update(
+        {"foreach": [1, 2], "inputs": {"rows": "${{ item }}"}}
+    ),
     "workflow output interpolating a string": _set(
         "spec.outputs", {"summary": "trained on ${{ tasks.prepare.outputs.rows }} rows"}
     ),
