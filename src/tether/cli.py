@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile one workflow spec to Argo, AWS Batch or a local run, "
         "with retries, spot interruptions and checkpoints that mean the same everywhere.",
     )
-    parser.add_argument("--version", action="version", version=f"tether {_version()}")
+    parser.add_argument("--version", action=_LazyVersion, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         command = importlib.import_module(f"tether.commands.{module}")
@@ -32,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_arguments(sub_parser)
         sub_parser.set_defaults(_module=module)
     return parser
+
+
+class _LazyVersion(argparse.Action):
+    """--version, reading package metadata only when asked (importlib.metadata costs ~20-60 ms)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        print(f"tether {_version()}")
+        parser.exit()
 
 
 def _version() -> str:

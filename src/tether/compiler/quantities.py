@@ -12,7 +12,10 @@ Arithmetic uses Fraction so `0.1` cores is exactly 100 millicores, not 100.00000
 from __future__ import annotations
 
 import re
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 
 class QuantityError(ValueError):
@@ -82,6 +85,8 @@ _MEMORY_HINT = "write memory with a binary suffix (512Mi, 4Gi) or a decimal one 
 
 def _number(value: object, what: str, hint: str) -> tuple[Fraction, str]:
     """Split a quantity into an exact non-negative number and its suffix."""
+    from fractions import Fraction  # imported on use: `tether check` of a spec without resources skips it
+
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise QuantityError(f"{what} must be a number or a string like '500m', not {_kind(value)}", hint)
     if isinstance(value, (int, float)):
