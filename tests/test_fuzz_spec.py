@@ -168,6 +168,8 @@ def mutate(tree: Any, data: st.DataObject) -> Any:
             current = parent[key]
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed this place
+        if not isinstance(parent, (dict, list)):
+            continue  # ...or replaced its container with a scalar
         kind = data.draw(st.sampled_from(["delete", "garbage", "expression", "rename", "text"]))
         if kind == "delete":
             del parent[key]
