@@ -209,7 +209,7 @@ ACCEPTED: dict[str, Callable[[dict[str, Any]], None]] = {
     ),
     "list and optional types": _set("spec.inputs.tags", {"type": "list[str]?", "default": None}),
     "schedule macro": _set("spec.schedule", "@daily"),
-    "numeric label value": _set("metadata.labels", {"team": "ml", "tier": 2, "example.com/owner": "data"}),
+    "numeric label value": _set("metadata.labels", {"team": "ml", "tier": 2, "gpu": True, "example.com/owner": "data"}),
     "container with bare numbers in args": lambda d: d["spec"]["tasks"].__setitem__(
         "notify",
         {"container": {"image": "busybox:1.36", "command": ["sleep"], "args": [5]}, "after": ["train"]},
