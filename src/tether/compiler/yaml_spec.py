@@ -30,7 +30,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostics, Span, did_you_mean
-from .expr import ExprSyntaxError, Expr, ListExpr, Literal, parse_expr, parse_template, refs, split_template, TemplatePiece
+from .expr import Expr, ExprSyntaxError, ListExpr, Literal, TemplatePiece, parse_expr, parse_template, refs, split_template
 from .ir import (
     Backoff,
     Binding,
@@ -294,22 +294,22 @@ class _Reader:
         top = self.entries(root, "", TOP_KEYS, "the spec")
         anchor = Span(self.file, 1, 1)
         self.check_header(top, anchor)
-        metadata = self.sub(top["metadata"], METADATA_KEYS, "metadata") if "metadata" in top else None
-        if "metadata" not in top:
+        metadata = None
+        if "metadata" in top:
+            metadata = self.sub(top["metadata"], METADATA_KEYS, "metadata")
+        else:
             self.error("E108", "the spec has no 'metadata'", anchor, "add 'metadata: {name: my-workflow}'")
         name = self.workflow_name(metadata, top.get("metadata"))
-        spec = self.sub(top["spec"], SPEC_KEYS, "spec") if "spec" in top else None
+        spec_entries = self.sub(top["spec"], SPEC_KEYS, "spec") if "spec" in top else None
         if "spec" not in top:
             self.error("E108", "the spec has no 'spec'", anchor, "add 'spec:' with the workflow's tasks")
-            spec = {}
-        if spec is None:
-            spec = {}
+        spec = spec_entries if spec_entries is not None else {}
         description = self.string(metadata["description"]) if metadata and "description" in metadata else None
         labels = self.labels(metadata["labels"]) if metadata and "labels" in metadata else ()
         schedule = self.schedule(spec["schedule"]) if "schedule" in spec else None
         inputs = self.workflow_inputs(spec["inputs"]) if "inputs" in spec else ()
         defaults = self.defaults(spec["defaults"]) if "defaults" in spec else {}
-        tasks = self.tasks(spec.get("tasks"), defaults, top.get("spec"))
+        tasks = self.tasks(spec.get("tasks"), defaults, top["spec"] if spec_entries is not None else None)
         outputs = self.workflow_outputs(spec["outputs"]) if "outputs" in spec else ()
         return Workflow(
             name=name,
