@@ -223,7 +223,8 @@ def _unquote(token: str) -> str:
     return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", escape, body, flags=re.S)
 
 
-_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+# `${{ ... }}`: quoted strings inside may hold "}}" (so `to_template` output always splits back).
+_TEMPLATE = re.compile(r"""\$\{\{((?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[^"'}]|\}(?!\}))*)\}\}""", re.S)
 
 
 @dataclass(frozen=True)
