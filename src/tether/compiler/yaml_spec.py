@@ -413,7 +413,7 @@ class _Reader:
         for key, value in node.value:
             if id(key) in self.bad_nodes:
                 continue
-            if _tag(key) == _MERGE:
+            if _is_merge(key):
                 merged.extend(self.merge_sources(value))
                 continue
             if not isinstance(key, ScalarNode):
@@ -439,7 +439,7 @@ class _Reader:
         pairs: list[tuple[Node, Node]] = []
         for source in sources:
             if isinstance(source, MappingNode) and id(source) not in self.bad_nodes:
-                pairs.extend((k, v) for k, v in source.value if _tag(k) != _MERGE)
+                pairs.extend((k, v) for k, v in source.value if not _is_merge(k))
             else:
                 self.error("E109", f"a YAML merge ('<<') needs a mapping, not {_describe(source)}", self.span(source))
         return pairs
@@ -555,8 +555,8 @@ class _Reader:
         result: dict[str, Any] = {}
         keys: dict[str, Node] = {}
         broken = False
-        explicit = [(k, v) for k, v in node.value if _tag(k) != _MERGE]
-        merged = [pair for k, v in node.value if _tag(k) == _MERGE for pair in self.merge_sources(v)]
+        explicit = [(k, v) for k, v in node.value if not _is_merge(k)]
+        merged = [pair for k, v in node.value if _is_merge(k) for pair in self.merge_sources(v)]
         for k, v in explicit + merged:
             if not isinstance(k, ScalarNode) or id(k) in self.bad_nodes:
                 if id(k) not in self.bad_nodes:
@@ -1153,6 +1153,11 @@ def _tag(node: Node) -> str:
             node.tag = candidate
             return candidate
     return tag
+
+
+def _is_merge(key: Node) -> bool:
+    """A YAML merge key `<<` (the string compare first: this runs for every key of the spec)."""
+    return key.value == "<<" and _tag(key) == _MERGE
 
 
 def _scalar_value(node: ScalarNode) -> _Value:
