@@ -97,7 +97,7 @@ def compile_yaml_file(path: str, diags: Diagnostics, sources: dict[str, str]) ->
     """Read a spec file ('-' = stdin), remember its text for rendering, compile it."""
     filename = "<stdin>" if path == "-" else path
     try:
-        data = sys.stdin.buffer.read() if path == "-" else _read_bytes(path)
+        data = _read_stdin() if path == "-" else _read_bytes(path)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         diags.error("E101", f"cannot read '{filename}': {reason.lower()}", None, _read_hint(exc))
@@ -111,6 +111,12 @@ def compile_yaml_file(path: str, diags: Diagnostics, sources: dict[str, str]) ->
         return None
     sources[filename] = text
     return compile_yaml_text(text, filename, diags)
+
+
+def _read_stdin() -> bytes:
+    if sys.stdin is None:  # started with standard input closed
+        raise OSError(9, "standard input is closed")
+    return sys.stdin.buffer.read()
 
 
 def _read_bytes(path: str) -> bytes:
