@@ -240,27 +240,28 @@ class _Validator:
         for kind, items in (("input", task.inputs), ("output", task.outputs)):
             names: set[str] = set()
             for item in items:
-                span = _At(task, f"outputs.{item.name}", item.span) if kind == "output" else item.span
                 if item.name in names:
+                    span = _At(task, f"outputs.{item.name}", item.span) if kind == "output" else item.span
                     self.error("E106", f"{kind} '{item.name}' of task '{task.name}' is defined twice", span)
                     continue
                 names.add(item.name)
                 if not _TASK_IDENTIFIER.fullmatch(item.name):
-                    key_span = item.span if kind == "output" else span
                     self.error(
-                        "E401", f"{kind} name '{item.name}' of task '{task.name}' is not an identifier", key_span,
+                        "E401", f"{kind} name '{item.name}' of task '{task.name}' is not an identifier", item.span,
                         _identifier_hint(item.name, lowercase=False),
                     )
 
     def check_policies(self, task: Task) -> None:
         """Counts the YAML front end already range-checks; here for specs built in Python."""
-        checks = (
-            ("retries", task.retry.retries, 0),
-            ("interruptible", task.interruptible.max_interruptions if task.interruptible else 0, 0),
-            ("checkpoint", task.checkpoint.keep if task.checkpoint else 1, 1),
-            ("resources", task.resources.gpu, 0),
-            ("timeout", 1 if task.timeout_s is None else task.timeout_s, 1),
-        )
+        retries, interruptions = task.retry.retries, task.interruptible.max_interruptions if task.interruptible else 0
+        keep, timeout = task.checkpoint.keep if task.checkpoint else 1, 1 if task.timeout_s is None else task.timeout_s
+        if retries >= 0 and interruptions >= 0 and keep >= 1 and task.resources.gpu >= 0 and timeout >= 1:
+            checks: tuple[tuple[str, int, int], ...] = ()  # the usual case, decided without building anything
+        else:
+            checks = (
+                ("retries", retries, 0), ("interruptible", interruptions, 0), ("checkpoint", keep, 1),
+                ("resources", task.resources.gpu, 0), ("timeout", timeout, 1),
+            )
         for key, value, minimum in checks:
             if value < minimum:
                 self.error("E113", f"{key} of task '{task.name}' must be {minimum} or more, not {value}", task.span_of(key))
@@ -272,6 +273,8 @@ class _Validator:
                 self.error("E113", f"{key} of task '{task.name}' is negative", task.span_of(f"resources.{key}"))
 
     def check_env(self, task: Task) -> None:
+        if not task.env and not task.secrets:
+            return
         seen: dict[str, str] = {}
         entries = [(name, f"env.{name}", "env") for name, _ in task.env]
         entries += [(s.env, f"secrets[{i}]", f"secret '{s.name}'") for i, s in enumerate(task.secrets)]
@@ -361,7 +364,7 @@ class _Validator:
                     span, _mismatch_hint(inferred, declared),
                 )
             return binding
-        if inferred is not None and _has_null(inferred):
+        if inferred is not None and (inferred.kind == "null" or inferred.args) and _has_null(inferred):
             self.error(
                 "E209", f"cannot infer the type of input '{binding.name}' of task '{task.name}' ({inferred})",
                 span, "declare it: {type: T, value: ...}",
@@ -384,11 +387,11 @@ class _Validator:
         """The type of an expression; None when unknown (an error was reported, or already was)."""
         where = _At(task, key, span)
         if isinstance(expr, Ref):  # the common case, kept free of the walk's set-up
-            return self.ref_type(expr, task, key, item_type, _At(task, f"{key}@0", span))
+            return self.ref_type(expr, task, key, item_type, _At(task, key, span, 0))
         ref_index = {id(ref): i for i, ref in enumerate(refs(expr))}
 
         def ref_span(ref: Ref) -> _At:
-            return _At(task, f"{key}@{ref_index.get(id(ref), 0)}", span)
+            return _At(task, key, span, ref_index.get(id(ref), 0))
 
         def walk(e: Expr) -> Type | None:
             if isinstance(e, Literal):
@@ -489,6 +492,8 @@ class _Validator:
         return self.access(base, ref, span)
 
     def access(self, base: Type, ref: Ref, span: _At) -> Type | None:
+        if not ref.path:
+            return base
         current = base
         for i, step in enumerate(ref.path):
             prefix = unparse_ref(_evolve(ref, path=ref.path[:i]))
@@ -566,23 +571,26 @@ def _evolve(obj: _T, **changes: object) -> _T:
 class _At:
     """Where a diagnostic about `task`'s value at `key` points, resolved only when one is reported.
 
-    Looking spans up eagerly would cost more than the checks themselves on large specs. A key
-    'inputs.x@1' (the second reference in the value) falls back to 'inputs.x', then to
-    `fallback`, then to the task's own span.
+    Looking spans up eagerly would cost more than the checks themselves on large specs. With
+    `ref` = 1 the span is that of key 'inputs.x@1' (the second reference in the value), falling
+    back to 'inputs.x', then to `fallback`, then to the task's own span.
     """
 
-    __slots__ = ("task", "key", "fallback")
+    __slots__ = ("task", "key", "fallback", "ref")
 
-    def __init__(self, task: Task | None, key: str, fallback: Span | None = None):
+    def __init__(self, task: Task | None, key: str, fallback: Span | None = None, ref: int | None = None):
         self.task = task
         self.key = key
         self.fallback = fallback
+        self.ref = ref  # which reference inside the value, when the problem is about one
 
     def resolve(self) -> Span | None:
         if self.task is None:
             return self.fallback
         spans = self.task.spans
-        found = spans.get(self.key) or spans.get(self.key.partition("@")[0]) if self.key else None
+        found = None
+        if self.key:
+            found = (spans.get(f"{self.key}@{self.ref}") if self.ref is not None else None) or spans.get(self.key)
         return found or self.fallback or self.task.span
 
 
