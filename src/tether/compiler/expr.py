@@ -36,7 +36,7 @@ literal: SIGNED_NUMBER -> number
        | "false"       -> false
        | "null"        -> null
 COMP: "==" | "!=" | "<=" | ">=" | "<" | ">"
-NAME: /(?!(and|or|not|true|false|null)\b)[A-Za-z_][A-Za-z0-9_-]*/
+NAME: /(?!(and|or|not|true|false|null)(?![A-Za-z0-9_-]))[A-Za-z_][A-Za-z0-9_-]*/
 STRING: /"(\\.|[^"\\])*"/ | /'(\\.|[^'\\])*'/
 %import common.SIGNED_NUMBER
 %import common.SIGNED_INT
@@ -112,23 +112,68 @@ _HINT = (
 
 @lru_cache(maxsize=1)
 def _parser():  # type: ignore[no-untyped-def]
-    from lark import Lark
+    from .grammars import build_lalr
 
-    # cache=True: lark keeps the LALR tables in the temp directory, keyed by grammar and lark
-    # version, so a later `tether check` builds them in ~2 ms instead of ~60 ms.
-    return Lark(_GRAMMAR, parser="lalr", propagate_positions=True, cache=True)
+    return build_lalr(_GRAMMAR, propagate_positions=True)
 
 
 _SIMPLE_REF = re.compile(r"\s*(inputs\.[A-Za-z_][A-Za-z0-9_]*|tasks\.[A-Za-z0-9_-]+\.outputs\.[A-Za-z_][A-Za-z0-9_]*|item)\s*$")
 
 
+_REF_TEXT = (
+    r"(?:inputs\.[A-Za-z_][A-Za-z0-9_]*|tasks\.[A-Za-z_][A-Za-z0-9_-]*\.outputs\.[A-Za-z_][A-Za-z0-9_]*|item)"
+    r"(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*"
+)
+_OPERAND = rf"({_REF_TEXT})|(-?[0-9]+(?:\.[0-9]+)?)|\"([^\"\\]*)\"|'([^'\\]*)'|(true|false|null)"
+_SIMPLE_COMPARISON = re.compile(rf"\s*(?:{_OPERAND})\s*(==|!=|<=|>=|<|>)\s*(?:{_OPERAND})\s*$")
+_LITERAL_WORDS = {"true": True, "false": False, "null": None}
+
+
+def _fast_operand(match: re.Match[str], first: int) -> Expr | None:
+    """One operand of a simple comparison, from the groups starting at `first`."""
+    ref, number, dquoted, squoted, keyword = (match.group(first + i) for i in range(5))
+    if ref is not None:
+        parts: list[str | int] = []
+        for piece in re.findall(r"[^.\[\]]+|\[[0-9]+\]", ref):
+            parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+        if any(p in _LITERAL_WORDS or p in ("and", "or", "not") for p in parts if isinstance(p, str)):
+            return None  # keyword-named keys: leave them to the grammar
+        return _make_ref(parts, match.start(first) + 1)
+    if number is not None:
+        return Literal(float(number) if "." in number else int(number))
+    if dquoted is not None or squoted is not None:
+        return Literal(dquoted if dquoted is not None else squoted)
+    return Literal(_LITERAL_WORDS[keyword])
+
+
+def _parse_simple(text: str) -> Expr | None:
+    """Plain references and `operand OP operand` without lark, so common specs never load it.
+
+    Returns None for anything else; the lark grammar remains the definition of the language
+    (tests hold the two to the same result on every expression this path accepts).
+    """
+    simple = _SIMPLE_REF.match(text)
+    if simple:
+        return _make_ref(simple.group(1).split("."), simple.start(1) + 1)
+    match = _SIMPLE_COMPARISON.match(text)
+    if match is None:
+        return None
+    left, right = _fast_operand(match, 1), _fast_operand(match, 7)
+    if left is None or right is None:
+        return None
+    return BinOp(match.group(6), left, right)
+
+
 @lru_cache(maxsize=65536)
 def parse_expr(text: str) -> Expr:
     """Parse the inside of `${{ }}`. Raises ExprSyntaxError with a column and a hint."""
-    simple = _SIMPLE_REF.match(text)
-    if simple:  # fast path for the common plain reference
-        column = simple.start(1) + 1
-        return _make_ref(simple.group(1).split("."), column)
+    simple = _parse_simple(text)
+    if simple is not None:
+        return simple
+    return _parse_with_grammar(text)
+
+
+def _parse_with_grammar(text: str) -> Expr:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
     if not text.strip():

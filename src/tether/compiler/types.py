@@ -7,6 +7,7 @@ per distinct spelling, so a spec with 10,000 tasks parses each distinct type onc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -77,9 +78,38 @@ class TypeSyntaxError(ValueError):
 
 @lru_cache(maxsize=1)
 def _parser():  # type: ignore[no-untyped-def]
-    from lark import Lark
+    from .grammars import build_lalr
 
-    return Lark(_GRAMMAR, parser="lalr", maybe_placeholders=False)
+    return build_lalr(_GRAMMAR, maybe_placeholders=False)
+
+
+_WELL_FORMED = re.compile(r"(list|dict)\[(.*)\]$|([a-z]+)$")
+
+
+def _parse_well_formed(text: str) -> Type | None:
+    """Parse a well-formed type without lark (so common specs never import it); None = ask lark.
+
+    Only returns a type when the whole text is valid; anything doubtful, including every
+    error, goes to the lark grammar, which stays the definition of the language.
+    """
+    text = text.strip()
+    optional = text.endswith("?")
+    if optional:
+        text = text[:-1].rstrip()
+    match = _WELL_FORMED.match(text)
+    if match is None:
+        return None
+    if match.group(3) is not None:
+        return Type(text, (), optional) if text in SCALARS else None
+    inner = match.group(2)
+    if match.group(1) == "list":
+        element = _parse_well_formed(inner)
+        return None if element is None else Type("list", (element,), optional)
+    key, comma, rest = inner.partition(",")
+    if not comma or key.strip() != "str":
+        return None
+    value = _parse_well_formed(rest)
+    return None if value is None else Type("dict", (STR, value), optional)
 
 
 @lru_cache(maxsize=4096)
@@ -90,8 +120,9 @@ def parse_type(text: str) -> Type:
     stripped = text.strip()
     if stripped in SCALARS:  # fast path: most types in a spec are scalars
         return Type(stripped)
-    if stripped.endswith("?") and stripped[:-1].strip() in SCALARS:
-        return Type(stripped[:-1].strip(), (), True)
+    well_formed = _parse_well_formed(stripped)
+    if well_formed is not None:
+        return well_formed
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
