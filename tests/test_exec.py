@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from runtime_helpers import EXAMPLES, SEED_PYTHON
 from tether.compiler import ir
 from tether.compiler.expr import Literal, parse_template
 from tether.compiler.types import parse_type
@@ -54,9 +55,11 @@ def _command(script: str, *args: str) -> ir.Container:
     return ir.Container(None, (Literal(sys.executable), Literal("-c")), (Literal(script), *(parse_template(a) if "${{" in a else Literal(a) for a in args)))
 
 
-def _create(store: RunStore, *tasks: ir.Task, inputs: tuple[ir.WorkflowInput, ...] = (), params: dict[str, Any] | None = None) -> str:
+def _create(
+    store: RunStore, *tasks: ir.Task, inputs: tuple[ir.WorkflowInput, ...] = (), params: dict[str, Any] | None = None, code_path: str = TASKS_DIR
+) -> str:
     run_id = store.new_run_id()
-    store.create_run(run_id, RunRecord(ir.Workflow("test", tasks=tasks, inputs=inputs), params or {}, "test.yaml", (TASKS_DIR,)))
+    store.create_run(run_id, RunRecord(ir.Workflow("test", tasks=tasks, inputs=inputs), params or {}, "test.yaml", (code_path,)))
     return run_id
 
 
@@ -142,10 +145,10 @@ def test_seed_use_checkpoint_resumes_across_attempts(disk_store: RunStore, tethe
     """The seed, compiled by the Python front end, needs exactly 4 attempts for n_iterations=10."""
     from tether.compiler.load import load
 
-    workflow = load(f"{TASKS_DIR}/exec_seed.py:checkpointing_example").workflow
+    workflow = load(SEED_PYTHON).workflow
     assert workflow is not None
     run_id = disk_store.new_run_id()
-    disk_store.create_run(run_id, RunRecord(workflow, {"n_iterations": 10}, "exec_seed.py:checkpointing_example", (TASKS_DIR,)))
+    disk_store.create_run(run_id, RunRecord(workflow, {"n_iterations": 10}, "checkpointing.py:checkpointing_example", (str(EXAMPLES),)))
     codes = [_exec(disk_store, run_id, "use-checkpoint", n, tether_env, tmp_path).returncode for n in (1, 2, 3, 4)]
     assert codes == [75, 75, 75, 0]
     assert disk_store.read_outputs(run_id, "use-checkpoint") == {"result": 9}
@@ -440,8 +443,8 @@ def test_an_attempt_on_s3_resumes_from_the_checkpoint_the_last_one_wrote(
 ) -> None:
     bucket, options = s3_bucket
     store = RunStore(f"{bucket}/runs", storage_options=options)
-    task = _task("use-checkpoint", python="exec_seed:use_checkpoint", inputs={"n_iterations": ("int", 10)}, outputs={"result": "int"}, retry=ir.RetryPolicy(3))
-    run_id = _create(store, task)
+    task = _task("use-checkpoint", python="checkpointing:use_checkpoint", inputs={"n_iterations": ("int", 10)}, outputs={"result": "int"}, retry=ir.RetryPolicy(3))
+    run_id = _create(store, task, code_path=str(EXAMPLES))
     env = {**tether_env, "TETHER_STORE_OPTIONS": json.dumps(options)}
     codes = [_exec(store, run_id, "use-checkpoint", n, env, tmp_path).returncode for n in (1, 2)]
     assert codes == [75, 75]

@@ -1,6 +1,7 @@
 """`tether run` end to end: real `tether` processes, every attempt its own process, a real store on disk.
 
-The specs and task modules live in tests/run_specs/. Assertions read the run's --json report
+The specs and task modules live in tests/run_specs/ (the seed is the real example in specs/examples/).
+Assertions read the run's --json report
 and the store's journal; none depends on how long anything took.
 """
 
@@ -13,15 +14,10 @@ from typing import Any, Protocol
 
 import pytest
 
+from runtime_helpers import EXAMPLES, RUN_SPECS, SEED_PYTHON, SEED_YAML, tether
 from tether.runtime.store import RunStore
 
-SPECS = Path(__file__).resolve().parent / "run_specs"
-EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
-
-SEED_SPECS = [
-    pytest.param(str(EXAMPLES / "checkpointing.py") + ":checkpointing_example", id="python-example"),
-    pytest.param("seed.yaml", id="yaml-copy"),
-]
+SEED_SPECS = [pytest.param(SEED_PYTHON, id="python-example"), pytest.param(SEED_YAML, id="yaml-example")]
 
 
 class RunTether(Protocol):
@@ -35,8 +31,7 @@ def tether_run(tmp_path: Path, tether_cmd: list[str], tether_env: dict[str, str]
     """Run `tether run SPEC ARGS... --store <tmp>/store`; returns the CompletedProcess."""
 
     def run(spec: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        argv = [*tether_cmd, "run", str(SPECS / spec), "--store", str(tmp_path / "store"), *args]
-        return subprocess.run(argv, env=env or tether_env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return tether(tether_cmd, env or tether_env, "run", str(RUN_SPECS / spec), "--store", str(tmp_path / "store"), *args, cwd=tmp_path)
 
     return run
 
@@ -71,7 +66,7 @@ def test_seed_with_twelve_iterations_returns_11_after_3_attempts(tether_run: Run
 
 def test_the_spawned_tether_exec_launcher_gives_the_same_run(tether_run: RunTether, tether_env: dict[str, str]) -> None:
     env = {**tether_env, "TETHER_LAUNCHER": "spawn"}
-    result = report(tether_run("seed.yaml", "-p", "n_iterations=12", "--json", env=env))
+    result = report(tether_run(SEED_YAML, "-p", "n_iterations=12", "--json", env=env))
     assert result["outputs"] == {"result": 11}
     assert outcomes(result, "use-checkpoint") == ["recoverable", "recoverable", "success"]
 
@@ -88,7 +83,7 @@ def test_a_value_error_is_fatal_after_exactly_one_attempt_whatever_retries_says(
 
 
 def test_json_prints_exactly_one_object_with_the_documented_shape(tether_run: RunTether) -> None:
-    done = tether_run("seed.yaml", "-p", "n_iterations=12", "--json")
+    done = tether_run(SEED_YAML, "-p", "n_iterations=12", "--json")
     result = json.loads(done.stdout)  # the whole of stdout is one JSON document
     assert set(result) == {"run_id", "status", "outputs", "nodes"}
     assert set(result["nodes"]["use-checkpoint"]) == {"status", "attempts"}
@@ -100,7 +95,7 @@ def test_json_prints_exactly_one_object_with_the_documented_shape(tether_run: Ru
 
 
 def test_without_json_the_outputs_go_to_stdout_and_progress_to_stderr(tether_run: RunTether) -> None:
-    done = tether_run("seed.yaml")
+    done = tether_run(SEED_YAML, "-p", "n_iterations=10")
     assert done.returncode == 0
     assert done.stdout == "result: 9\n"
     assert "use-checkpoint: running attempt 4" in done.stderr
@@ -190,14 +185,10 @@ def test_logs_prints_what_an_attempt_wrote(
 ) -> None:
     run_id = report(tether_run("fanout.yaml", "-p", "n=4", "--json"))["run_id"]
     store = str(tmp_path / "store")
-    logs = subprocess.run(
-        [*tether_cmd, "logs", run_id, "big", "--store", store], env=tether_env, capture_output=True, text=True
-    )
+    logs = tether(tether_cmd, tether_env, "logs", run_id, "big", "--store", store)
     assert logs.returncode == 0
     assert logs.stdout == "==> big attempt 1 (success, exit 0) <==\nshouting big 14\n"
-    missing = subprocess.run(
-        [*tether_cmd, "logs", run_id, "small", "--store", store], env=tether_env, capture_output=True, text=True
-    )
+    missing = tether(tether_cmd, tether_env, "logs", run_id, "small", "--store", store)
     assert missing.returncode == 1
     assert "small: no attempt of it was recorded" in missing.stderr
 
@@ -232,12 +223,7 @@ def test_container_tasks_run_here_and_say_so(tether_run: RunTether) -> None:
 
 
 def test_memory_stores_are_refused_with_a_reason(tether_cmd: list[str], tether_env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [*tether_cmd, "run", str(SPECS / "seed.yaml"), "--store", "memory://runs"],
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
+    done = tether(tether_cmd, tether_env, "run", SEED_YAML, "-p", "n_iterations=10", "--store", "memory://runs")
     assert done.returncode == 2
     assert "every attempt runs in its own" in done.stderr
 
@@ -245,9 +231,9 @@ def test_memory_stores_are_refused_with_a_reason(tether_cmd: list[str], tether_e
 def test_the_local_target_compiles_to_the_same_plan_deterministically(
     tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
 ) -> None:
-    argv = [*tether_cmd, "compile", str(SPECS / "resumable.yaml"), "--target", "local"]
-    first = subprocess.run(argv, env=tether_env, capture_output=True, text=True, cwd=tmp_path)
-    second = subprocess.run(argv, env=tether_env, capture_output=True, text=True, cwd=SPECS)
+    argv = ["compile", str(RUN_SPECS / "resumable.yaml"), "--target", "local"]
+    first = tether(tether_cmd, tether_env, *argv, cwd=tmp_path)
+    second = tether(tether_cmd, tether_env, *argv, cwd=RUN_SPECS)
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout  # no absolute paths, no run id, no clock
     assert "command:  tether exec --store .tether --run RUN_ID --node train --attempt 1" in first.stdout
@@ -275,22 +261,11 @@ def test_a_run_on_an_s3_store_keeps_its_journal_outputs_and_logs_there(
     bucket, options = s3_bucket
     env = {**tether_env, "TETHER_STORE_OPTIONS": json.dumps(options)}
     store = f"{bucket}/tether"
-    done = subprocess.run(
-        [*tether_cmd, "run", str(SPECS / "flaky.yaml"), "--store", store, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = tether(tether_cmd, env, "run", str(RUN_SPECS / "flaky.yaml"), "--store", store, "--json")
     assert done.returncode == 0, done.stderr
     result = report(done)
     assert result["outputs"] == {"attempt": 2}
     assert outcomes(result, "flaky") == ["recoverable", "success"]
-    logs = subprocess.run(
-        [*tether_cmd, "logs", result["run_id"], "flaky", "--attempt", "1", "--store", store],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    logs = tether(tether_cmd, env, "logs", result["run_id"], "flaky", "--attempt", "1", "--store", store)
     assert logs.returncode == 0, logs.stderr
     assert "RecoverableError: attempt 1 fails on purpose" in logs.stdout  # uploaded to S3 when it ended

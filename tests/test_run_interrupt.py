@@ -10,21 +10,18 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from runtime_helpers import RUN_SPECS, resume, tether, wait_for_checkpoint
 from tether.runtime.store import RunStore
-
-SPECS = Path(__file__).resolve().parent / "run_specs"
 
 
 def run(
     tether_cmd: list[str], env: dict[str, str], store: Path, spec: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    argv = [*tether_cmd, "run", str(SPECS / spec), "--store", str(store), "--json", *args]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    return tether(tether_cmd, env, "run", str(RUN_SPECS / spec), "--store", str(store), "--json", *args)
 
 
 @pytest.mark.parametrize("when", ["", ":after=0.3"])
@@ -54,32 +51,26 @@ def test_without_a_budget_of_its_own_an_interruption_uses_the_retries(
     assert "no retries allowed" in done.stderr
 
 
-def test_an_interrupt_for_an_unknown_task_is_refused(
-    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+@pytest.mark.parametrize(
+    ("interrupt", "message"),
+    [
+        ("trian@1", "--interrupt trian@1: no such task (tasks: prepare, train)"),
+        ("train", "expected NODE@ATTEMPT"),
+    ],
+)
+def test_a_malformed_or_unknown_interrupt_is_refused(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path, interrupt: str, message: str
 ) -> None:
-    done = run(tether_cmd, tether_env, tmp_path / "store", "resumable.yaml", "--interrupt", "trian@1")
+    done = run(tether_cmd, tether_env, tmp_path / "store", "resumable.yaml", "--interrupt", interrupt)
     assert done.returncode == 2
-    assert "--interrupt trian@1: no such task (tasks: prepare, train)" in done.stderr
-    bad = run(tether_cmd, tether_env, tmp_path / "store", "resumable.yaml", "--interrupt", "train")
-    assert bad.returncode == 2
-    assert "expected NODE@ATTEMPT" in bad.stderr
-
-
-def wait_for_checkpoint(store: RunStore, run_id: str, node: str, deadline_s: float = 60.0) -> None:
-    """Poll until the node has committed a checkpoint (how long it takes is never asserted)."""
-    give_up = time.monotonic() + deadline_s
-    while time.monotonic() < give_up:
-        if store.checkpoint(run_id, node, 1, 2).latest() is not None:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{node} never committed a checkpoint")
+    assert message in done.stderr
 
 
 def test_ctrl_c_interrupts_the_running_attempts_and_the_run_resumes_from_their_checkpoints(
     tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
 ) -> None:
     store_dir = tmp_path / "store"
-    spec = str(SPECS / "resumable.yaml")
+    spec = str(RUN_SPECS / "resumable.yaml")
     argv = [*tether_cmd, "run", spec, "--store", str(store_dir), "--run-id", "ctrl-c", "--json"]
     process = subprocess.Popen(argv, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     store = RunStore(str(store_dir))
@@ -93,13 +84,7 @@ def test_ctrl_c_interrupts_the_running_attempts_and_the_run_resumes_from_their_c
     assert [a["outcome"] for a in stopped["nodes"]["train"]["attempts"]] == ["cancelled"]
     assert "resume: tether run --resume ctrl-c" in stderr
 
-    resumed = subprocess.run(
-        [*tether_cmd, "run", "--resume", "ctrl-c", "--store", str(store_dir), "--json"],
-        env=tether_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    resumed = resume(tether_cmd, tether_env, "ctrl-c", store_dir, "--json")
     assert resumed.returncode == 0, resumed.stderr
     result = json.loads(resumed.stdout)
     assert [a["outcome"] for a in result["nodes"]["train"]["attempts"]] == ["cancelled", "success"]

@@ -10,29 +10,17 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
+from runtime_helpers import RUN_SPECS, SEED_YAML, resume, tether, wait_for_checkpoint
 from tether.runtime.store import RunStore
-
-SPECS = Path(__file__).resolve().parent / "run_specs"
-
-
-def wait_for_checkpoint(store: RunStore, run_id: str, node: str, deadline_s: float = 60.0) -> None:
-    """Poll until the node's first attempt has committed a checkpoint (its timing is never asserted)."""
-    give_up = time.monotonic() + deadline_s
-    while time.monotonic() < give_up:
-        if store.checkpoint(run_id, node, 1, 2).latest() is not None:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{node} never committed a checkpoint")
 
 
 def test_resume_after_sigkill_of_the_whole_process_group(
     tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
 ) -> None:
     store_dir = tmp_path / "store"
-    spec = str(SPECS / "resumable.yaml")
+    spec = str(RUN_SPECS / "resumable.yaml")
     argv = [*tether_cmd, "run", spec, "--store", str(store_dir), "--run-id", "doomed", "-p", "steps=40"]
     # its own session, so one killpg reaches `tether run` and every attempt it forked
     process = subprocess.Popen(
@@ -48,13 +36,7 @@ def test_resume_after_sigkill_of_the_whole_process_group(
     checkpoint_before = store.checkpoint("doomed", "train", 2, 2).read()
     assert checkpoint_before is not None
 
-    done = subprocess.run(
-        [*tether_cmd, "run", "--resume", "doomed", "--store", str(store_dir), "--json"],
-        env=tether_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = resume(tether_cmd, tether_env, "doomed", store_dir, "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["run_id"] == "doomed"
@@ -70,27 +52,13 @@ def test_resume_of_an_unknown_run_lists_the_runs_there_are(
     tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
 ) -> None:
     store_dir = tmp_path / "store"
-    first = subprocess.run(
-        [*tether_cmd, "run", str(SPECS / "seed.yaml"), "--store", str(store_dir), "--run-id", "kept"],
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
+    argv = ["run", SEED_YAML, "-p", "n_iterations=10", "--store", str(store_dir), "--run-id", "kept"]
+    first = tether(tether_cmd, tether_env, *argv)
     assert first.returncode == 0, first.stderr
-    again = subprocess.run(
-        [*tether_cmd, "run", str(SPECS / "seed.yaml"), "--store", str(store_dir), "--run-id", "kept"],
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
+    again = tether(tether_cmd, tether_env, *argv)
     assert again.returncode == 1
     assert "run 'kept' already exists" in again.stderr
-    missing = subprocess.run(
-        [*tether_cmd, "run", "--resume", "nope", "--store", str(store_dir)],
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
+    missing = resume(tether_cmd, tether_env, "nope", store_dir)
     assert missing.returncode == 1
     assert "no run 'nope'" in missing.stderr and "kept" in missing.stderr
 
@@ -99,14 +67,9 @@ def test_resuming_a_finished_run_reruns_nothing(
     tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
 ) -> None:
     store_dir = tmp_path / "store"
-    argv = [*tether_cmd, "run", str(SPECS / "seed.yaml"), "--store", str(store_dir), "--run-id", "once", "--json"]
-    first = json.loads(subprocess.run(argv, env=tether_env, capture_output=True, text=True).stdout)
-    again = subprocess.run(
-        [*tether_cmd, "run", "--resume", "once", "--store", str(store_dir), "--json"],
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
+    argv = ["run", SEED_YAML, "-p", "n_iterations=10", "--store", str(store_dir), "--run-id", "once", "--json"]
+    first = json.loads(tether(tether_cmd, tether_env, *argv).stdout)
+    again = resume(tether_cmd, tether_env, "once", store_dir, "--json")
     assert again.returncode == 0
     second = json.loads(again.stdout)
     assert second["outputs"] == first["outputs"] == {"result": 9}
