@@ -101,6 +101,16 @@ def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
         time.sleep(0.02)
 
 
+def _terminate_once_ready(store: RunStore, run_id: str, node: str, ready: Path, tether_env: dict[str, str], cwd: Path) -> str:
+    """Attempt 1 of `node` in the background, SIGTERMed once it is ready; asserts exit 143, returns its stderr."""
+    process = _exec(store, run_id, node, 1, tether_env, cwd, background=True)
+    _wait_for(ready, process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    return str(stderr)
+
+
 # ---------------------------------------------------------------------------- exit codes (subprocess)
 
 
@@ -161,11 +171,7 @@ def test_sigterm_flushes_runs_finally_and_exits_143(disk_store: RunStore, tether
     inputs = {"ready_file": ("str", str(ready)), "finally_file": ("str", str(finally_file))}
     first = _task("train", python="exec_steps:checkpoint_then_wait", inputs=inputs, outputs={"result": "int"}, interruptible=ir.InterruptPolicy(2))
     run_id = _create(disk_store, first)
-    process = _exec(disk_store, run_id, "train", 1, tether_env, tmp_path, background=True)
-    _wait_for(ready, process)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143, stderr
+    stderr = _terminate_once_ready(disk_store, run_id, "train", ready, tether_env, tmp_path)
     assert finally_file.read_text() == "finally ran"
     assert "interrupted: terminated by SIGTERM; checkpoint kept (will resume: 1 of 2 interruptions left, retries untouched)" in stderr
     [attempt] = disk_store.attempts(run_id, "train")
@@ -177,11 +183,7 @@ def test_sigterm_during_checkpoint_writes_leaves_the_last_whole_checkpoint(disk_
     ready = tmp_path / "ready"
     task = _task("writer", python="exec_steps:checkpoint_forever", inputs={"ready_file": ("str", str(ready))}, outputs={"result": "int"}, interruptible=ir.InterruptPolicy(1))
     run_id = _create(disk_store, task)
-    process = _exec(disk_store, run_id, "writer", 1, tether_env, tmp_path, background=True)
-    _wait_for(ready, process)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143, stderr
+    stderr = _terminate_once_ready(disk_store, run_id, "writer", ready, tether_env, tmp_path)
     data = disk_store.checkpoint(run_id, "writer", 2, keep=3).read()
     assert data is not None and len(data) == 8 * 131072
     step = data[:8]
@@ -232,11 +234,7 @@ while True:
 """
     task = _task("simulate", container=_command(script, str(ready)), outputs={"result": "int"}, interruptible=ir.InterruptPolicy(3))
     run_id = _create(disk_store, task)
-    process = _exec(disk_store, run_id, "simulate", 1, tether_env, tmp_path, background=True)
-    _wait_for(ready, process)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143, stderr
+    stderr = _terminate_once_ready(disk_store, run_id, "simulate", ready, tether_env, tmp_path)
     assert _outcomes(disk_store, run_id, "simulate") == [("interrupted", 143)]
     restored = tmp_path / "restored"
     disk_store.checkpoint(run_id, "simulate", 2, keep=3).restore(restored)

@@ -77,8 +77,8 @@ def checkpoint_then_wait(ready_file: str, finally_file: str) -> int:
     """Write a checkpoint, say so through `ready_file`, then wait to be terminated."""
     cp = tether.current_context().checkpoint
     cp.write(b"step-41")
-    Path(ready_file).write_text("ready")
     try:
+        Path(ready_file).write_text("ready")  # inside the try: a SIGTERM right after it still runs finally
         while True:
             time.sleep(0.05)
     finally:
