@@ -17,6 +17,8 @@ from functools import cached_property
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol
 
+from .literals import NOT_JSON, json_value
+
 if TYPE_CHECKING:
     from ..compiler.expr import Expr
     from ..compiler.types import Type
@@ -224,8 +226,8 @@ class Builder:
                 keyword,
             )
             return None
-        literal = _json_literal(value)
-        if literal is _NOT_JSON:
+        literal = json_value(value, tuple)
+        if literal is NOT_JSON:
             self.reporter.error(
                 "E213",
                 f"{what}: a {type(value).__name__} cannot be passed to a task",
@@ -300,41 +302,6 @@ def _holds_promise(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_holds_promise(v) for v in value.values())
     return False
-
-
-_NOT_JSON = object()
-
-
-def _json_literal(value: Any) -> Any:
-    """`value` in the form the IR keeps literals (lists as tuples, as `ir.from_json` reads them),
-    or _NOT_JSON. str subclasses (tether.File) become plain str."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        items = [_json_literal(v) for v in value]
-        return _NOT_JSON if any(i is _NOT_JSON for i in items) else tuple(items)
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        plain = {k: _json_plain(v) for k, v in value.items()}
-        return _NOT_JSON if any(v is _NOT_JSON for v in plain.values()) else plain
-    return _NOT_JSON
-
-
-def _json_plain(value: Any) -> Any:
-    """Inside a dict literal the IR keeps plain JSON (lists stay lists)."""
-    literal = _json_literal(value)
-    if literal is _NOT_JSON:
-        return _NOT_JSON
-    return _untuple(literal)
-
-
-def _untuple(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_untuple(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _untuple(v) for k, v in value.items()}
-    return value
 
 
 class Promise:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ..api.files import Dir, File
 from ..api.graph import TaskInterface
+from ..api.literals import NOT_JSON, json_value
 from .diagnostics import Diagnostics
 from .python_source import SourceIndex
 from .types import BOOL, DIR, FILE, FLOAT, INT, STR, Type, dict_of, list_of
@@ -267,8 +268,8 @@ def workflow_parameters(workflow: Any, index: SourceIndex, diags: Diagnostics) -
     checked: list[Parameter] = []
     for param in params:
         if param.has_default:
-            default = _plain(param.default)
-            if default is _NOT_PLAIN:  # a JSON default of the wrong type is left to validation
+            default = json_value(param.default)
+            if default is NOT_JSON:  # a JSON default of the wrong type is left to validation
                 diags.error(
                     "E208",
                     f"default {param.default!r} of input '{param.name}' is not a {param.type}",
@@ -280,21 +281,3 @@ def workflow_parameters(workflow: Any, index: SourceIndex, diags: Diagnostics) -
                 param = Parameter(param.name, param.type, True, default)
         checked.append(param)
     return checked
-
-
-_NOT_PLAIN = object()
-
-
-def _plain(value: Any) -> Any:
-    """A default as the JSON value the IR keeps (tuples as lists, File as str)."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        items = [_plain(v) for v in value]
-        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        plain = {k: _plain(v) for k, v in value.items()}
-        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in plain.values()) else plain
-    return _NOT_PLAIN
