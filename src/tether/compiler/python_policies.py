@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..api import policies as user
 from .ir import Backoff, CachePolicy, CheckpointPolicy, InterruptPolicy, Resources, RetryPolicy, Secret
 from .quantities import QuantityError, parse_cpu, parse_duration, parse_memory
+
+_Policy = TypeVar("_Policy", InterruptPolicy, CheckpointPolicy)
 
 Report = Callable[[str, str, str, "str | None"], None]
 """report(keyword, code, message, hint): a diagnostic at the decorator keyword."""
@@ -103,38 +105,38 @@ def _backoff(value: Any, report: Report) -> Backoff | None:
 
 
 def interrupt_policy(value: Any, report: Report) -> InterruptPolicy | None:
-    if value is True:
-        return InterruptPolicy()
-    if value is False or value is None:
-        return None
-    if isinstance(value, user.Interruptible):
-        if value.max_interruptions is None:
-            return InterruptPolicy()
-        count = _count(value.max_interruptions, "Interruptible.max_interruptions", 0, "interruptible", report)
-        return InterruptPolicy() if count is None else InterruptPolicy(count)
-    report(
-        "interruptible",
-        "E109",
-        f"interruptible must be True, False or tether.Interruptible(...), not {_describe(value)}",
-        None,
-    )
-    return None
+    return _switch(value, report, "interruptible", user.Interruptible, "max_interruptions", 0, InterruptPolicy, "(...)")
 
 
 def checkpoint_policy(value: Any, report: Report) -> CheckpointPolicy | None:
+    return _switch(value, report, "checkpoint", user.Checkpoint, "keep", 1, CheckpointPolicy, "(keep=K)")
+
+
+def _switch(
+    value: Any,
+    report: Report,
+    key: str,
+    user_type: type,
+    count_field: str,
+    minimum: int,
+    policy: Callable[..., _Policy],
+    call_hint: str,
+) -> _Policy | None:
+    """`interruptible` and `checkpoint`: True, False/None, or the user's policy object with one
+    optional count (None or a bad count falls back to the IR's default, as YAML's `true` does)."""
     if value is True:
-        return CheckpointPolicy()
+        return policy()
     if value is False or value is None:
         return None
-    if isinstance(value, user.Checkpoint):
-        if value.keep is None:
-            return CheckpointPolicy()
-        keep = _count(value.keep, "Checkpoint.keep", 1, "checkpoint", report)
-        return CheckpointPolicy() if keep is None else CheckpointPolicy(keep)
+    if isinstance(value, user_type):
+        raw = getattr(value, count_field)
+        what = f"{user_type.__name__}.{count_field}"
+        count = None if raw is None else _count(raw, what, minimum, key, report)
+        return policy() if count is None else policy(count)
     report(
-        "checkpoint",
+        key,
         "E109",
-        f"checkpoint must be True, False or tether.Checkpoint(keep=K), not {_describe(value)}",
+        f"{key} must be True, False or tether.{user_type.__name__}{call_hint}, not {_describe(value)}",
         None,
     )
     return None

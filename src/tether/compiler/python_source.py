@@ -139,23 +139,17 @@ class SourceIndex:
 
     def keyword_span(self, site: CallSite, keyword: str) -> Span | None:
         """The span of `keyword=value` in the call at `site`, if it can be found."""
-        call = self.call_at(site)
-        if call is None:
-            return None
-        for kw in call.keywords:
-            if kw.arg == keyword:
-                return self.node_span(site.file, kw)
-        return None
+        kw = self._keyword(site, keyword)
+        return None if kw is None else self.node_span(site.file, kw)
 
     def keyword_value_span(self, site: CallSite, keyword: str) -> Span | None:
         """The span of the value in `keyword=value` of the call at `site`, if it can be found."""
+        kw = self._keyword(site, keyword)
+        return None if kw is None else self.node_span(site.file, kw.value)
+
+    def _keyword(self, site: CallSite, keyword: str) -> ast.keyword | None:
         call = self.call_at(site)
-        if call is None:
-            return None
-        for kw in call.keywords:
-            if kw.arg == keyword:
-                return self.node_span(site.file, kw.value)
-        return None
+        return next((kw for kw in call.keywords if kw.arg == keyword), None) if call is not None else None
 
     # -- definitions
 
