@@ -1,5 +1,5 @@
-"""What the `tether run` / `tether exec` tests share: where their specs live, the seed example, and
-how they drive the CLI and wait for a checkpoint.
+"""What the `tether run` / `tether exec` tests share: where their specs live, the seed example,
+resuming a run and waiting for a checkpoint.
 
 pytest puts tests/ on sys.path (rootdir-based imports, no __init__.py), so test modules import
 this one by name.
@@ -10,8 +10,8 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
+from cli_helpers import tether
 from tether.runtime.store import RunStore
 
 TESTS = Path(__file__).resolve().parent
@@ -21,11 +21,6 @@ EXAMPLES = TESTS.parent / "specs" / "examples"
 # The seed is exercised through the real example, not a copy: both twins, the same task module.
 SEED_YAML = str(EXAMPLES / "checkpointing.yaml")
 SEED_PYTHON = str(EXAMPLES / "checkpointing.py") + ":checkpointing_example"
-
-
-def tether(tether_cmd: list[str], env: dict[str, str], *args: str, **run: Any) -> subprocess.CompletedProcess[str]:
-    """`tether ARGS...` in a subprocess, its output captured as text (never hangs the suite)."""
-    return subprocess.run([*tether_cmd, *args], env=env, capture_output=True, text=True, timeout=120, **run)
 
 
 def resume(tether_cmd: list[str], env: dict[str, str], run_id: str, store: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 import threading
 from datetime import timedelta
@@ -17,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tether
+from cli_helpers import tether as tether_cli
 from tether.api.graph import Promise
 from tether.compiler.diagnostics import Diagnostics, render_plain
 from tether.compiler.expr import ListExpr, Literal, parse_expr, parse_template
@@ -95,13 +95,7 @@ def test_the_seed_compiles_from_a_file_in_a_subprocess(
     tether_cmd: list[str], tether_env: dict[str, str]
 ) -> None:
     spec = "specs/examples/checkpointing.py:checkpointing_example"
-    done = subprocess.run(
-        [*tether_cmd, "compile", spec, "--target", "ir"],
-        cwd=ROOT,
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
+    done = tether_cli(tether_cmd, tether_env, "compile", spec, "--target", "ir", cwd=ROOT)
     assert done.returncode == 0, done.stderr
     workflow = json.loads(done.stdout)["workflow"]
     (task,) = workflow["tasks"]
@@ -118,20 +112,11 @@ def test_the_seed_compiles_from_a_file_in_a_subprocess(
 def test_a_module_spec_compiles_to_the_same_bytes_as_the_file_spec(
     tether_cmd: list[str], tether_env: dict[str, str]
 ) -> None:
-    by_module = subprocess.run(
-        [*tether_cmd, "compile", "checkpointing:checkpointing_example", "--target", "ir"],
-        cwd=EXAMPLES,
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
-    by_file = subprocess.run(
-        [*tether_cmd, "compile", "specs/examples/checkpointing.py:checkpointing_example", "--target", "ir"],
-        cwd=ROOT,
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
+    def compile_ir(spec: str, cwd: Path) -> Any:
+        return tether_cli(tether_cmd, tether_env, "compile", spec, "--target", "ir", cwd=cwd)
+
+    by_module = compile_ir("checkpointing:checkpointing_example", EXAMPLES)
+    by_file = compile_ir("specs/examples/checkpointing.py:checkpointing_example", ROOT)
     assert by_module.returncode == 0, by_module.stderr
     assert by_module.stdout == by_file.stdout
 
@@ -176,13 +161,7 @@ def test_compiling_leaves_sys_path_and_sys_modules_as_they_were() -> None:
 def test_a_broken_spec_is_diagnosed_in_a_subprocess_without_a_traceback(
     tether_cmd: list[str], tether_env: dict[str, str]
 ) -> None:
-    done = subprocess.run(
-        [*tether_cmd, "check", "tests/python_cases/import_error.py:never_built"],
-        cwd=ROOT,
-        env=tether_env,
-        capture_output=True,
-        text=True,
-    )
+    done = tether_cli(tether_cmd, tether_env, "check", "tests/python_cases/import_error.py:never_built", cwd=ROOT)
     assert done.returncode == 1
     output = done.stdout + done.stderr
     assert "Traceback" not in output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +17,15 @@ from tether.compiler.quantities import (
     parse_duration,
     parse_memory,
 )
+
+
+def assert_refused(parse: Callable[[object], int], value: object, message: str, hint: str | None = None) -> None:
+    """`parse(value)` raises a QuantityError with exactly `message` (and `hint`, when one is given)."""
+    with pytest.raises(QuantityError) as caught:
+        parse(value)
+    assert str(caught.value) == message
+    if hint is not None:
+        assert caught.value.hint == hint
 
 
 @pytest.mark.parametrize(
@@ -41,11 +52,7 @@ def test_durations(text: object, seconds: int) -> None:
     ],
 )
 def test_bad_durations(text: object, message: str, hint: str | None) -> None:
-    with pytest.raises(QuantityError) as caught:
-        parse_duration(text)
-    assert str(caught.value) == message
-    if hint is not None:
-        assert caught.value.hint == hint
+    assert_refused(parse_duration, text, message, hint)
 
 
 @settings(deadline=None)
@@ -75,8 +82,7 @@ def test_cpu(value: object, millicores: int) -> None:
     ],
 )
 def test_bad_cpu(value: object, message: str) -> None:
-    with pytest.raises(QuantityError, match="^" + message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.") + "$"):
-        parse_cpu(value)
+    assert_refused(parse_cpu, value, message)
 
 
 @pytest.mark.parametrize(
@@ -99,11 +105,7 @@ def test_memory(value: object, size: int) -> None:
     ],
 )
 def test_bad_memory(value: object, message: str, hint: str | None) -> None:
-    with pytest.raises(QuantityError) as caught:
-        parse_memory(value)
-    assert str(caught.value) == message
-    if hint is not None:
-        assert caught.value.hint == hint
+    assert_refused(parse_memory, value, message, hint)
 
 
 @settings(deadline=None)

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 import pytest
 
-from runtime_helpers import EXAMPLES, RUN_SPECS, SEED_PYTHON, SEED_YAML, tether
+from cli_helpers import tether
+from runtime_helpers import EXAMPLES, RUN_SPECS, SEED_PYTHON, SEED_YAML
 from tether.runtime.store import RunStore
 
 SEED_SPECS = [pytest.param(SEED_PYTHON, id="python-example"), pytest.param(SEED_YAML, id="yaml-example")]

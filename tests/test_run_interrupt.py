@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime_helpers import RUN_SPECS, resume, tether, wait_for_checkpoint
+from cli_helpers import tether
+from runtime_helpers import RUN_SPECS, resume, wait_for_checkpoint
 from tether.runtime.store import RunStore
 
 

@@ -12,7 +12,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from runtime_helpers import RUN_SPECS, SEED_YAML, resume, tether, wait_for_checkpoint
+from cli_helpers import tether
+from runtime_helpers import RUN_SPECS, SEED_YAML, resume, wait_for_checkpoint
 from tether.runtime.store import RunStore
 
 

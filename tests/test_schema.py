@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 
-from tether.compiler.load import load
+from tether.compiler.load import LoadResult, load
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -167,6 +167,16 @@ def base_document() -> dict[str, Any]:
     return yaml.safe_load(BASE)
 
 
+def _mutated(
+    base_document: dict[str, Any], mutation: Callable[[dict[str, Any]], None], spec: Path
+) -> tuple[dict[str, Any], LoadResult]:
+    """The base spec with `mutation` applied, and what tether makes of it written out as `spec`."""
+    document = copy.deepcopy(base_document)
+    mutation(document)
+    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return document, load(str(spec))
+
+
 def test_base_spec_is_valid(validator: Any, base_document: dict[str, Any], tmp_path: Path) -> None:
     assert _errors(validator, base_document) == []
     spec = tmp_path / "base.yaml"
@@ -179,12 +189,8 @@ def test_base_spec_is_valid(validator: Any, base_document: dict[str, Any], tmp_p
 def test_schema_and_compiler_reject_broken_specs(
     validator: Any, base_document: dict[str, Any], mutation: Callable[[dict[str, Any]], None], tmp_path: Path
 ) -> None:
-    document = copy.deepcopy(base_document)
-    mutation(document)
+    document, result = _mutated(base_document, mutation, tmp_path / "broken.yaml")
     assert _errors(validator, document), "the schema accepted a broken spec"
-    spec = tmp_path / "broken.yaml"
-    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    result = load(str(spec))
     assert not result.ok and any(d.is_error for d in result.diagnostics), "tether accepted what the schema rejects"
 
 
@@ -231,11 +237,7 @@ ACCEPTED: dict[str, Callable[[dict[str, Any]], None]] = {
 def test_schema_accepts_what_the_compiler_accepts(
     validator: Any, base_document: dict[str, Any], mutation: Callable[[dict[str, Any]], None], tmp_path: Path
 ) -> None:
-    document = copy.deepcopy(base_document)
-    mutation(document)
-    spec = tmp_path / "variant.yaml"
-    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    result = load(str(spec))
+    document, result = _mutated(base_document, mutation, tmp_path / "variant.yaml")
     assert result.ok, [f"{d.code} {d.message}" for d in result.diagnostics]
     assert _errors(validator, document) == []
 
