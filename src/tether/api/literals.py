@@ -1,7 +1,8 @@
 """Python values as the JSON data the IR keeps: task-call literals and workflow-input defaults.
 
 One conversion for both, so `f(x=[1, 2])` in a workflow body and `def wf(x: list[int] = [1, 2])`
-accept and refuse exactly the same values. Import-light: `import tether` reaches it.
+accept and refuse exactly the same values. Standard library only: the api layer imports it
+without the compiler.
 """
 
 from __future__ import annotations
