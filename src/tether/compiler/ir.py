@@ -222,53 +222,79 @@ def topological_order(tasks: Iterable[Task]) -> list[Task]:
 
     Assumes an acyclic graph whose upstream names all exist (validation checks both);
     anything left over (a cycle) is appended by name so the function never loops.
+    Kahn's algorithm with a heap: O(E + V log V), each task's `upstream()` computed once.
     """
     by_name = {t.name: t for t in tasks}
-    pending = {name: {u for u in t.upstream() if u in by_name and u != name} for name, t in by_name.items()}
+    waiting: dict[str, int] = {}  # task -> upstream tasks not yet placed
     children: dict[str, list[str]] = {name: [] for name in by_name}
-    for name, ups in pending.items():
+    for name, task in by_name.items():
+        ups = [u for u in task.upstream() if u in by_name and u != name]  # upstream() has no repeats
+        waiting[name] = len(ups)
         for up in ups:
             children[up].append(name)
-    ready = [name for name, ups in pending.items() if not ups]
+    ready = [name for name, count in waiting.items() if not count]
     heapq.heapify(ready)
     order: list[Task] = []
     while ready:
         name = heapq.heappop(ready)
         order.append(by_name[name])
         for child in children[name]:
-            pending[child].discard(name)
-            if not pending[child]:
+            waiting[child] -= 1
+            if not waiting[child]:
                 heapq.heappush(ready, child)
-    placed = {t.name for t in order}
-    order.extend(by_name[n] for n in sorted(by_name) if n not in placed)
+    if len(order) < len(by_name):
+        placed = {t.name for t in order}
+        order.extend(by_name[n] for n in sorted(by_name) if n not in placed)
     return order
 
 
 def canonical(workflow: Workflow) -> Workflow:
     """The canonical form every front end returns: tasks in topological order (by name among
-    equals), everything else that is keyed by name sorted by name, so JSON round-trips exactly."""
+    equals), everything else that is keyed by name sorted by name, so JSON round-trips exactly.
+
+    A task whose keyed fields are already in order is kept as it is (no copy): on big specs
+    most are, and copying every frozen task was most of this function's time.
+    """
     from dataclasses import replace
 
-    def by_name(items):  # type: ignore[no-untyped-def]
-        return tuple(sorted(items, key=lambda item: item.name))
-
-    tasks = tuple(
-        replace(
-            t,
-            inputs=by_name(t.inputs),
-            outputs=by_name(t.outputs),
-            env=tuple(sorted(t.env)),
-            secrets=tuple(sorted(t.secrets, key=lambda s: (s.env, s.name, s.key))),
-        )
-        for t in topological_order(workflow.tasks)
-    )
+    tasks = tuple(_canonical_task(t) for t in topological_order(workflow.tasks))
     return replace(
         workflow,
         tasks=tasks,
-        inputs=by_name(workflow.inputs),
-        outputs=by_name(workflow.outputs),
-        labels=tuple(sorted(workflow.labels)),
+        inputs=_sorted(workflow.inputs, _by_name),
+        outputs=_sorted(workflow.outputs, _by_name),
+        labels=_sorted(workflow.labels, None),
     )
+
+
+def _canonical_task(task: Task) -> Task:
+    inputs = _sorted(task.inputs, _by_name)
+    outputs = _sorted(task.outputs, _by_name)
+    env = _sorted(task.env, None)
+    secrets = _sorted(task.secrets, _secret_order)
+    if inputs is task.inputs and outputs is task.outputs and env is task.env and secrets is task.secrets:
+        return task
+    from dataclasses import replace
+
+    return replace(task, inputs=inputs, outputs=outputs, env=env, secrets=secrets)
+
+
+def _by_name(item: Any) -> str:
+    return item.name  # type: ignore[no-any-return]
+
+
+def _secret_order(secret: Secret) -> tuple[str, str, str]:
+    return (secret.env, secret.name, secret.key)
+
+
+def _sorted(items: tuple[Any, ...], key: Any) -> tuple[Any, ...]:
+    """`tuple(sorted(items, key=key))`, but `items` itself when it is already in that order."""
+    if len(items) < 2:
+        return items
+    keys = [key(item) for item in items] if key is not None else list(items)
+    if all(a <= b for a, b in zip(keys, keys[1:])):
+        return items
+    return tuple(sorted(items, key=key))
 
 
 # ---------------------------------------------------------------------------- JSON

@@ -12,7 +12,8 @@ Arithmetic uses Fraction so `0.1` cores is exactly 100 millicores, not 100.00000
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -104,6 +105,28 @@ def _number(value: object, what: str, hint: str) -> tuple[Fraction, str]:
 
 def parse_cpu(value: object) -> int:
     """Millicores from `500m`, `2`, `0.5`, `1.5`: the Kubernetes CPU quantity forms."""
+    return _cached(_parse_cpu, value)
+
+
+def parse_memory(value: object) -> int:
+    """Bytes from `4Gi`, `512Mi`, `1.5G`, `1000`: the Kubernetes memory quantity forms."""
+    return _cached(_parse_memory, value)
+
+
+def _cached(parse: Callable[[object], int], value: object) -> int:
+    """`parse(value)`, remembered for scalars: a spec repeats one `cpu: 500m` in every task, and
+    exact Fraction arithmetic costs more than the lookup. Errors are not cached (re-raised each time)."""
+    if isinstance(value, (str, int, float)):
+        return _remembered(parse, value)
+    return parse(value)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: 1, 1.0 and True are different quantities
+def _remembered(parse: Callable[[object], int], value: str | int | float) -> int:
+    return parse(value)
+
+
+def _parse_cpu(value: object) -> int:
     number, suffix = _number(value, "cpu", _CPU_HINT)
     if suffix == "m":
         millicores = number
@@ -116,8 +139,7 @@ def parse_cpu(value: object) -> int:
     return int(millicores)
 
 
-def parse_memory(value: object) -> int:
-    """Bytes from `4Gi`, `512Mi`, `1.5G`, `1000`: the Kubernetes memory quantity forms."""
+def _parse_memory(value: object) -> int:
     number, suffix = _number(value, "memory", _MEMORY_HINT)
     if suffix in _BINARY:
         size = number * _BINARY[suffix]

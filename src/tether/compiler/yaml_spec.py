@@ -147,7 +147,7 @@ _LITERAL_DEPTH = 64
 """Deepest literal value (lists in lists...) a spec may hold; keeps every later walk recursion-safe."""
 
 
-_OPENER_RUN = re.compile(r"(?:[\[{]\s*){256}")
+_OPENER_RUN = re.compile(r"[\[{](?:\s*[\[{]){255}")  # 256 openers; this spelling scans 4x faster
 
 
 class _TooDeep(Exception):
@@ -217,7 +217,7 @@ def _on_big_stack(work: Callable[[], Node | None], stack_bytes: int) -> Node | N
 # ---------------------------------------------------------------------------- the reader
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     """One `key: value` of a mapping, with the dotted path used in messages.
 
@@ -242,6 +242,8 @@ class _Reader:
         self.bad_nodes: set[int] = set()  # ids of nodes already reported (bad tags)
         self.reported: set[tuple[str, str, Span | None]] = set()
         self.budget = _VALUE_BUDGET
+        self.defaults_read: dict[str, tuple[Any, dict[str, Node]]] = {}
+        """Task key -> (value, spans) of a `defaults` entry, read once for every task inheriting it."""
 
     # -------------------------------------------------------------- reporting
 
@@ -416,22 +418,24 @@ class _Reader:
         result: dict[str, _Entry] = {}
         merged: list[tuple[Node, Node]] = []
         allowed_keys = tuple(allowed) if allowed is not None else None
+        prefix = f"{path}." if path else ""
+        bad = self.bad_nodes
         for key, value in node.value:
-            if id(key) in self.bad_nodes:
+            if bad and id(key) in bad:
                 continue
-            if _is_merge(key):
+            name = key.value
+            if name == "<<" and _tag(key) == _MERGE:  # _is_merge, inlined: this runs for every key
                 merged.extend(self.merge_sources(value))
                 continue
             if not isinstance(key, ScalarNode):
                 self.error("E109", f"keys in {where} must be strings, not {_describe(key)}", self.span(key))
                 continue
-            name = key.value
             if name in result:
                 self.duplicate(key, result[name].key)
             elif allowed_keys is not None and name not in allowed_keys:
                 self.unknown_key(key, name, allowed_keys, where)
             else:
-                result[name] = _Entry(key, value, f"{path}.{name}" if path else name)
+                result[name] = _Entry(key, value, prefix + name)
         for key, value in merged:  # explicit keys win over merged ones, as in YAML 1.1
             if isinstance(key, ScalarNode) and key.value not in result:
                 if allowed_keys is not None and key.value not in allowed_keys:
@@ -718,49 +722,39 @@ class _Reader:
         if own is None:
             return Task(name, python=INVALID_REF, span=span)
         keys = dict(own)
+        inherited: set[str] = set()
         for key, default in defaults.items():
-            keys[key] = self.merge_default(keys.get(key), default)
-        spans = _Spans(self, {key: _anchor(e) for key, e in keys.items()})
+            mine = keys.get(key)
+            if mine is None:
+                keys[key] = default
+                inherited.add(key)
+            else:
+                keys[key] = self.merge_default(mine, default)
+        spans = _Spans(self, keys)
         fields: dict[str, Any] = {}
-        if "python" in keys:
-            fields["python"] = self.python_ref(keys["python"])
-        if "container" in own:
-            fields["container"] = self.container(own["container"], spans)
-        if "image" in keys:
-            image = self.string(keys["image"])
-            fields["image"] = image if isinstance(image, str) else INVALID_REF
-        if "when" in keys:
-            fields["when"] = self.value_expr(keys["when"], spans, "when")[0]
-        if "foreach" in keys:
-            fields["foreach"] = self.value_expr(keys["foreach"], spans, "foreach")[0]
-        if "inputs" in keys:
-            fields["inputs"] = self.task_inputs(keys["inputs"], spans)
-        if "outputs" in keys:
-            fields["outputs"] = self.task_outputs(keys["outputs"], spans)
-        if "after" in keys:
-            fields["after"] = self.after(keys["after"], spans)
-        if "retries" in keys:
-            fields["retry"] = self.retries(keys["retries"], spans)
-        if "interruptible" in keys:
-            fields["interruptible"] = self.interruptible(keys["interruptible"])
-        if "checkpoint" in keys:
-            fields["checkpoint"] = self.checkpoint(keys["checkpoint"])
-        if "resources" in keys:
-            fields["resources"] = self.resources(keys["resources"], spans)
-        if "timeout" in keys:
-            fields["timeout_s"] = self.duration(keys["timeout"], positive=True)
-        if "cache" in keys:
-            fields["cache"] = self.cache(keys["cache"])
-        if "env" in keys:
-            fields["env"] = self.env(keys["env"], spans)
-        if "secrets" in keys:
-            fields["secrets"] = self.secrets(keys["secrets"], spans)
+        for key, field_name, read in _TASK_FIELDS:
+            item = keys.get(key)
+            if item is not None:
+                fields[field_name] = self.inherited(key, item, spans, read) if key in inherited else read(self, item, spans)
         return Task(name, span=span, spans=spans, **fields)
 
-    def merge_default(self, own: _Entry | None, default: _Entry) -> _Entry:
+    def inherited(self, key: str, entry: _Entry, spans: _Spans, read: _FieldReader) -> Any:
+        """A key a task takes unchanged from `defaults` is the same YAML node in every task: read
+        it once, then hand each task the same (immutable) value and the spans it recorded."""
+        cached = self.defaults_read.get(key)
+        if cached is None:
+            recorded = _Spans(self, {})
+            cached = self.defaults_read[key] = (read(self, entry, recorded), recorded.nodes)
+        value, nodes = cached
+        spans.nodes.update(nodes)
+        return value
+
+    def image(self, entry: _Entry) -> str:
+        image = self.string(entry)
+        return image if isinstance(image, str) else INVALID_REF
+
+    def merge_default(self, own: _Entry, default: _Entry) -> _Entry:
         """The task's value wins; two mappings merge per sub-key (e.g. resources.memory only)."""
-        if own is None:
-            return default
         if (
             own.key.value in MERGED_KEYS
             and isinstance(own.value, MappingNode)
@@ -1095,15 +1089,21 @@ class _Spans(Mapping[str, Span]):
     Diagnostics need a handful of spans; a 10,000-task spec has a hundred thousand keys. Keeping
     the nodes and building a Span only when asked keeps the clean path fast. Keys are value
     paths ('retries', 'inputs.n', ...) plus 'PATH@K' for the K-th reference inside PATH's value.
+    A task key points at its `_anchor` unless a reader recorded a node for it in `nodes`.
     """
 
-    def __init__(self, reader: _Reader, nodes: dict[str, Node]):
+    def __init__(self, reader: _Reader, keys: Mapping[str, _Entry]):
         self.reader = reader
-        self.nodes = nodes
+        self.keys = keys
+        self.nodes: dict[str, Node] = {}
+
+    def node(self, key: str) -> Node:
+        node = self.nodes.get(key)
+        return node if node is not None else _anchor(self.keys[key])
 
     def __getitem__(self, key: str) -> Span:
         base, at, index = key.partition("@")
-        node = self.nodes[base]
+        node = self.node(base)
         if not at:
             return self.reader.span(node)
         spans = self.reader.ref_spans(node)
@@ -1112,12 +1112,35 @@ class _Spans(Mapping[str, Span]):
         return spans[int(index)]
 
     def __iter__(self) -> Iterator[str]:
-        for key, node in list(self.nodes.items()):
+        for key in [*self.keys, *(k for k in self.nodes if k not in self.keys)]:
             yield key
-            yield from (f"{key}@{i}" for i in range(len(self.reader.ref_spans(node))))
+            yield from (f"{key}@{i}" for i in range(len(self.reader.ref_spans(self.node(key)))))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+_FieldReader = Callable[[_Reader, _Entry, _Spans], Any]
+
+_TASK_FIELDS: tuple[tuple[str, str, _FieldReader], ...] = (
+    ("python", "python", lambda reader, entry, spans: reader.python_ref(entry)),
+    ("container", "container", _Reader.container),
+    ("image", "image", lambda reader, entry, spans: reader.image(entry)),
+    ("when", "when", lambda reader, entry, spans: reader.value_expr(entry, spans, "when")[0]),
+    ("foreach", "foreach", lambda reader, entry, spans: reader.value_expr(entry, spans, "foreach")[0]),
+    ("inputs", "inputs", _Reader.task_inputs),
+    ("outputs", "outputs", _Reader.task_outputs),
+    ("after", "after", _Reader.after),
+    ("retries", "retry", _Reader.retries),
+    ("interruptible", "interruptible", lambda reader, entry, spans: reader.interruptible(entry)),
+    ("checkpoint", "checkpoint", lambda reader, entry, spans: reader.checkpoint(entry)),
+    ("resources", "resources", _Reader.resources),
+    ("timeout", "timeout_s", lambda reader, entry, spans: reader.duration(entry, positive=True)),
+    ("cache", "cache", lambda reader, entry, spans: reader.cache(entry)),
+    ("env", "env", _Reader.env),
+    ("secrets", "secrets", _Reader.secrets),
+)
+"""Task key -> Task field and its reader, in the order a task is read (diagnostics follow it)."""
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -1153,12 +1176,20 @@ def _tag(node: Node) -> str:
     tag = node.tag
     if tag != _STR or node.style not in (None, "") or not isinstance(node, ScalarNode):
         return tag
-    value = node.value
+    resolved = _implicit_tag(node.value)
+    if resolved != _STR:
+        node.tag = resolved  # later calls return at the first test
+    return resolved
+
+
+@lru_cache(maxsize=65536)
+def _implicit_tag(value: str) -> str:
+    """The tag YAML 1.1 gives a plain scalar. A plain string stays tagged str, so without this
+    cache every later look at it would run the resolver's regular expressions again."""
     for candidate, regexp in _IMPLICIT.get(value[:1] if value else "", []) + _IMPLICIT.get(None, []):
         if regexp.match(value):
-            node.tag = candidate
-            return candidate
-    return tag
+            return candidate  # type: ignore[no-any-return]
+    return _STR
 
 
 def _is_merge(key: Node) -> bool:
