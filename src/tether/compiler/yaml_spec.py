@@ -593,6 +593,11 @@ class _Reader:
             self.error("E108", "'metadata' has no 'name'", span, "add 'name: my-workflow' (lowercase letters, digits and '-')")
             return ""
         name = self.string(metadata["name"])
+        if name == "":
+            self.error(
+                "E400", "the workflow name is empty", self.span(metadata["name"].value),
+                "name it with lowercase letters, digits and '-': name: my-workflow",
+            )
         return name if isinstance(name, str) else ""
 
     def labels(self, entry: _Entry) -> tuple[tuple[str, str], ...]:
@@ -873,9 +878,15 @@ class _Reader:
         fields = self.sub(entry, RETRY_KEYS, f"'{entry.path}'")
         if fields is None:
             return RetryPolicy()
-        count = self.count(fields["count"], 0, 0) if "count" in fields else 0
+        count = 0
         if "count" in fields:
+            count = self.count(fields["count"], 0, 0)
             spans.nodes["retries.count"] = fields["count"].value
+        else:  # `retries: {}` or only a backoff: no unambiguous number of retries
+            self.error(
+                "E108", f"'{entry.path}' has no 'count'", self.span(entry.key),
+                "add 'count: N', the retries after the first attempt (or write 'retries: N')",
+            )
         backoff = self.backoff(fields["backoff"]) if "backoff" in fields else None
         return RetryPolicy(count, backoff)
 
@@ -1001,8 +1012,15 @@ class _Reader:
                 )
                 continue
             values = [self.string(fields[k]) for k in SECRET_KEYS]
+            for k, value in zip(SECRET_KEYS[:2], values):  # an empty `env` is E402, from validation
+                if value == "":
+                    self.error(
+                        "E109", f"'{fields[k].path}' must not be empty", self.span(fields[k].value),
+                        "a secret is {name: STORE-NAME, key: KEY, env: ENV_VAR}",
+                    )
+                    values[0] = _MISSING
             if all(isinstance(v, str) for v in values):
-                spans.nodes[f"secrets[{i}]"] = fields["env"].value
+                spans.nodes[f"secrets[{len(result)}]"] = fields["env"].value  # Task.secrets' index
                 result.append(Secret(*values))
         return tuple(result)
 
