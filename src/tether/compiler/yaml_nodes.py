@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Union
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -245,11 +245,13 @@ class NodeReader:
             f"'{key.value}' is already defined on line {line}; keep one",
         )
 
-    def entries(self, node: Node, path: str, allowed: Iterable[str] | None, where: str) -> dict[str, Entry]:
-        """The keys of a mapping node (first of duplicates wins; merge keys `<<` applied)."""
+    def entries(self, node: Node, path: str, allowed: tuple[str, ...] | None, where: str | None = None) -> dict[str, Entry]:
+        """The keys of a mapping node (first of duplicates wins; merge keys `<<` applied).
+
+        `where` names the mapping in messages; by default its quoted path, built only when needed.
+        """
         result: dict[str, Entry] = {}
         merged: list[tuple[Node, Node]] = []
-        allowed_keys = tuple(allowed) if allowed is not None else None
         prefix = f"{path}." if path else ""
         bad = self.bad_nodes
         for key, value in node.value:
@@ -260,18 +262,19 @@ class NodeReader:
                 merged.extend(self.merge_sources(value))
                 continue
             if not isinstance(key, ScalarNode):
-                self.error("E109", f"keys in {where} must be strings, not {describe(key)}", self.span(key))
+                named = where or f"'{path}'"
+                self.error("E109", f"keys in {named} must be strings, not {describe(key)}", self.span(key))
                 continue
             if name in result:
                 self.duplicate(key, result[name].key)
-            elif allowed_keys is not None and name not in allowed_keys:
-                self.unknown_key(key, name, allowed_keys, where)
+            elif allowed is not None and name not in allowed:
+                self.unknown_key(key, name, allowed, where or f"'{path}'")
             else:
                 result[name] = Entry(key, value, prefix + name)
         for key, value in merged:  # explicit keys win over merged ones, as in YAML 1.1
             if isinstance(key, ScalarNode) and key.value not in result:
-                if allowed_keys is not None and key.value not in allowed_keys:
-                    self.unknown_key(key, key.value, allowed_keys, where)
+                if allowed is not None and key.value not in allowed:
+                    self.unknown_key(key, key.value, allowed, where or f"'{path}'")
                     continue
                 result[key.value] = Entry(key, value, f"{path}.{key.value}" if path else key.value)
         return result
@@ -291,7 +294,7 @@ class NodeReader:
         hint = f"did you mean '{guess}'?" if guess else "allowed keys: " + ", ".join(allowed)
         self.error("E107", f"unknown key '{name}' in {where}", self.span(key), hint)
 
-    def sub(self, entry: Entry, allowed: Iterable[str] | None, where: str) -> dict[str, Entry] | None:
+    def sub(self, entry: Entry, allowed: tuple[str, ...] | None, where: str | None = None) -> dict[str, Entry] | None:
         """The entries of a mapping-valued entry, or None (reported) when it is not a mapping."""
         if entry.merged is not None:
             return entry.merged

@@ -45,7 +45,7 @@ class PolicyReader(NodeReader):
         if isinstance(entry.value, ScalarNode) and resolved_tag(entry.value) == BOOL_TAG:
             return bool(scalar_value(entry.value))
         if isinstance(entry.value, MappingNode) and id(entry.value) not in self.bad_nodes:
-            return self.entries(entry.value, entry.path, (option,), f"'{entry.path}'").get(option, True)
+            return self.entries(entry.value, entry.path, (option,)).get(option, True)
         if id(entry.value) not in self.bad_nodes:
             self.error("E109", f"'{entry.path}' must be true, false or {what}, not {describe(entry.value)}", self.span(entry.value))
         return False
@@ -67,7 +67,7 @@ class PolicyReader(NodeReader):
     def retries(self, entry: Entry, nodes: dict[str, Node]) -> RetryPolicy:
         if isinstance(entry.value, ScalarNode) and entry.merged is None:
             return RetryPolicy(self.count(entry, 0, 0))
-        fields = self.sub(entry, RETRY_KEYS, f"'{entry.path}'")
+        fields = self.sub(entry, RETRY_KEYS)
         if fields is None:
             return RetryPolicy()
         count = 0
@@ -83,7 +83,7 @@ class PolicyReader(NodeReader):
         return RetryPolicy(count, backoff)
 
     def backoff(self, entry: Entry) -> Backoff | None:
-        fields = self.sub(entry, BACKOFF_KEYS, f"'{entry.path}'")
+        fields = self.sub(entry, BACKOFF_KEYS)
         if fields is None:
             return None
         if "delay" not in fields:
@@ -129,7 +129,7 @@ class PolicyReader(NodeReader):
         return CachePolicy(word(version))
 
     def resources(self, entry: Entry, nodes: dict[str, Node]) -> Resources:
-        fields = self.sub(entry, RESOURCE_KEYS, f"'{entry.path}'")
+        fields = self.sub(entry, RESOURCE_KEYS)
         if fields is None:
             return Resources()
         values: dict[str, Any] = {}
@@ -150,7 +150,7 @@ class PolicyReader(NodeReader):
         return Resources(**values)
 
     def env(self, entry: Entry, nodes: dict[str, Node]) -> tuple[tuple[str, str], ...]:
-        fields = self.sub(entry, None, f"'{entry.path}'")
+        fields = self.sub(entry, None)
         if fields is None:
             return ()
         result = []
@@ -178,7 +178,7 @@ class PolicyReader(NodeReader):
         result: list[Secret] = []
         for i, node in enumerate(entry.value.value):
             item = Entry(entry.key, node, f"{entry.path}[{i}]")
-            fields = self.sub(item, SECRET_KEYS, f"'{item.path}'")
+            fields = self.sub(item, SECRET_KEYS)
             if fields is None:
                 continue
             missing = [k for k in SECRET_KEYS if k not in fields]

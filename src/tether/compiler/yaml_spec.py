@@ -370,7 +370,7 @@ class _Reader(PolicyReader):
         return value
 
     def container(self, entry: Entry, spans: _Spans) -> Container:
-        fields = self.sub(entry, CONTAINER_KEYS, f"'{entry.path}'")
+        fields = self.sub(entry, CONTAINER_KEYS)
         if fields is None:
             return Container(INVALID_REF)
         image: Any = None
@@ -408,7 +408,7 @@ class _Reader(PolicyReader):
         return Literal(word(value)), True
 
     def task_inputs(self, entry: Entry, spans: _Spans) -> tuple[Binding, ...]:
-        inputs = self.sub(entry, None, f"'{entry.path}'")
+        inputs = self.sub(entry, None)
         if inputs is None:
             return ()
         bindings = []
@@ -429,7 +429,7 @@ class _Reader(PolicyReader):
         return tuple(bindings)
 
     def task_outputs(self, entry: Entry, spans: _Spans) -> tuple[Output, ...]:
-        outputs = self.sub(entry, None, f"'{entry.path}'")
+        outputs = self.sub(entry, None)
         if outputs is None:
             return ()
         result = []
