@@ -151,7 +151,7 @@ class _Validator:
         tasks = tuple(self.check_task(task) for task in wf.tasks)
         outputs = tuple(self.check_workflow_output(o) for o in wf.outputs)
         self.check_cycles()
-        return _evolve(wf, tasks=tasks, outputs=outputs)
+        return evolve(wf, tasks=tasks, outputs=outputs)
 
     # ------------------------------------------------------------------ names
 
@@ -217,7 +217,7 @@ class _Validator:
                     self.infer(expr, task, f"container.{key}[{i}]", item_type)
         if all(new is old for new, old in zip(bindings, task.inputs)):
             return task
-        return _evolve(task, inputs=bindings)
+        return evolve(task, inputs=bindings)
 
     def check_kind(self, task: Task) -> None:
         if task.python is None and task.container is None:
@@ -335,7 +335,7 @@ class _Validator:
         key = f"inputs.{binding.name}"
         value = binding.value
         if isinstance(value, Literal) and value.value is INVALID:
-            return binding if binding.type is not None else _evolve(binding, type=ERROR_TYPE)
+            return binding if binding.type is not None else evolve(binding, type=ERROR_TYPE)
         declared = binding.type
         span = _At(task, key, binding.span)
         if isinstance(value, Literal):
@@ -353,8 +353,8 @@ class _Validator:
                     "E209", f"cannot infer the type of input '{binding.name}' of task '{task.name}' from {_show(plain)}",
                     span, "declare it: {type: T, value: ...}",
                 )
-                return _evolve(binding, type=ERROR_TYPE)
-            return _evolve(binding, type=inferred)
+                return evolve(binding, type=ERROR_TYPE)
+            return evolve(binding, type=inferred)
         inferred = self.infer(value, task, key, item_type)
         if declared is not None:
             if inferred is not None and declared != ERROR_TYPE and not is_assignable(inferred, declared):
@@ -370,16 +370,16 @@ class _Validator:
                 span, "declare it: {type: T, value: ...}",
             )
             inferred = None
-        return _evolve(binding, type=inferred if inferred is not None else ERROR_TYPE)
+        return evolve(binding, type=inferred if inferred is not None else ERROR_TYPE)
 
     def check_workflow_output(self, output: WorkflowOutput) -> WorkflowOutput:
         if isinstance(output.value, Literal) and output.value.value is INVALID:
-            return _evolve(output, type=ERROR_TYPE)
+            return evolve(output, type=ERROR_TYPE)
         inferred = self.infer(output.value, None, "", None, output.span)
         if inferred is not None and _has_null(inferred):
             self.error("E209", f"cannot infer the type of workflow output '{output.name}' ({inferred})", output.span)
             inferred = None
-        return _evolve(output, type=inferred if inferred is not None else ERROR_TYPE)
+        return evolve(output, type=inferred if inferred is not None else ERROR_TYPE)
 
     # ------------------------------------------------------------------ expressions
 
@@ -496,7 +496,7 @@ class _Validator:
             return base
         current = base
         for i, step in enumerate(ref.path):
-            prefix = unparse_ref(_evolve(ref, path=ref.path[:i]))
+            prefix = unparse_ref(evolve(ref, path=ref.path[:i]))
             if isinstance(step, int) and current.kind == "list":
                 current = Type(current.args[0].kind, current.args[0].args, current.args[0].optional or current.optional)
             elif isinstance(step, str) and current.kind == "dict":
@@ -559,9 +559,10 @@ class _Validator:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _evolve(obj: _T, **changes: object) -> _T:
+def evolve(obj: _T, **changes: object) -> _T:
     """`dataclasses.replace` without re-running `__init__`, for the IR's frozen dataclasses
-    (which have no `__post_init__`): ten times faster, and validation evolves every task."""
+    (which have no `__post_init__`): ten times faster, and validation evolves every task (and
+    the YAML front end builds every task this way from a blank one)."""
     new = object.__new__(type(obj))
     new.__dict__.update(obj.__dict__)
     new.__dict__.update(changes)
@@ -691,4 +692,4 @@ def _join_list(types: list[Type], where: _At, validator: _Validator, expr: ListE
     return list_of(joined)
 
 
-__all__ = ["CODES", "ERROR_TYPE", "INVALID", "RESERVED_ENV_PREFIXES", "gc_paused", "validate"]
+__all__ = ["CODES", "ERROR_TYPE", "INVALID", "RESERVED_ENV_PREFIXES", "evolve", "gc_paused", "validate"]
