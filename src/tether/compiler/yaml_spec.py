@@ -109,6 +109,8 @@ class _Reader(PolicyReader):
         super().__init__(text, filename, diags)
         self.defaults_read: dict[str, tuple[Any, dict[str, Node]]] = {}
         """Task key -> (value, spans) of a `defaults` entry, read once for every task inheriting it."""
+        self.expressions: dict[str, Expr] = {}
+        """Template text -> its parsed (immutable) expression: fan-outs repeat one reference many times."""
 
     def workflow(self) -> Workflow | None:
         root = self.compose()
@@ -494,6 +496,9 @@ class _Reader(PolicyReader):
         """Parse a string that may hold `${{ }}`; syntax errors point inside the string."""
         if "${{" not in text:
             return Literal(text)
+        parsed = self.expressions.get(text)
+        if parsed is not None:
+            return parsed
         try:
             if text.count("(") + text.count("[") > 256:
                 raise RecursionError  # refused before lark spends seconds on it
@@ -508,6 +513,7 @@ class _Reader(PolicyReader):
                 hint = f"did you mean '{guess}'?"
             self.error("E201", f"invalid expression: {exc}", self.point(node, exc.column - 1), hint)
             return Literal(INVALID)
+        self.expressions[text] = expr
         return expr
 
     def ref_spans(self, node: Node) -> list[Span]:
