@@ -16,9 +16,11 @@ Error codes (stable; every code has a golden test under tests/diagnostics/):
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import re
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Iterable, Iterator, TypeVar
 
 from .diagnostics import Diagnostics, Span, did_you_mean
@@ -563,10 +565,18 @@ def evolve(obj: _T, **changes: object) -> _T:
     """`dataclasses.replace` without re-running `__init__`, for the IR's frozen dataclasses
     (which have no `__post_init__`): ten times faster, and validation evolves every task (and
     the YAML front end builds every task this way from a blank one)."""
+    unknown = changes.keys() - _field_names(type(obj))
+    if unknown:  # the one check __init__ would have made for us
+        raise TypeError(f"{type(obj).__name__} has no field(s) {sorted(unknown)}")
     new = object.__new__(type(obj))
     new.__dict__.update(obj.__dict__)
     new.__dict__.update(changes)
     return new
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
 
 
 class _At:
