@@ -325,9 +325,11 @@ class Executor:
         if node.interrupt is not None:
             if node.interrupt.after_s is not None:
                 node.interrupt_at = node.started_at + node.interrupt.after_s
-            else:  # at the first checkpoint commit; without a declared checkpoint, 1 s at the latest
+            else:  # at the first checkpoint commit; without one to wait for, 1 s at the latest
                 node.checkpoint_marker = self._checkpoint_marker(node)
-                if node.task.checkpoint is None:
+                # A container task's checkpoint directory is committed only when its command
+                # ends (or is terminated), so there is no first commit to wait for.
+                if node.task.checkpoint is None or node.task.container is not None:
                     node.interrupt_at = node.started_at + DEFAULT_INTERRUPT_AFTER_S
         node.process = launch(self.store, self.run_id, node.node_id, node.number, self.record)
         self._set(node, Status.RUNNING, "")

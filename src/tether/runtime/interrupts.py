@@ -3,8 +3,9 @@
 The executor sends that attempt SIGTERM, exactly what a reclaimed spot node or an evicted pod
 gets, so a person can prove a task resumes from its checkpoint before paying for a cluster.
 Without `after=`, the attempt is interrupted as soon as it commits its first checkpoint (so the
-retry has something to resume from); a task that declares no `checkpoint:` is interrupted after
-one second if it has committed none by then.
+retry has something to resume from); a task that declares no `checkpoint:`, and a container
+task (whose `$TETHER_CHECKPOINT_DIR` is committed when its command ends or is terminated), is
+interrupted after one second.
 """
 
 from __future__ import annotations
