@@ -91,3 +91,22 @@ def test_ctrl_c_interrupts_the_running_attempts_and_the_run_resumes_from_their_c
     assert [a["outcome"] for a in result["nodes"]["train"]["attempts"]] == ["cancelled", "success"]
     assert result["outputs"]["resumed_from"] >= 1
     assert [a["outcome"] for a in result["nodes"]["prepare"]["attempts"]] == ["success"]
+
+
+def test_a_container_task_is_interrupted_without_after_and_resumes_from_its_checkpoint_dir(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A container's $TETHER_CHECKPOINT_DIR is committed when its command ends or is terminated,
+    # so there is no first commit to wait for: the injected reclaim comes after one second.
+    store = tmp_path / "store"
+    spec = str(Path(__file__).resolve().parent.parent / "specs/examples/containers.yaml")
+    done = tether(
+        tether_cmd, tether_env, "run", spec, "--store", str(store), "--json",
+        "-p", "shards=1", "-p", "samples_per_shard=6000000", "--interrupt", "simulate[0]@1",
+    )
+    assert done.returncode == 0, done.stderr
+    attempts = json.loads(done.stdout)["nodes"]["simulate[0]"]["attempts"]
+    assert [a["outcome"] for a in attempts] == ["interrupted", "success"]
+    run_id = json.loads(done.stdout)["run_id"]
+    log = tether(tether_cmd, tether_env, "logs", run_id, "simulate[0]", "--store", str(store))
+    assert "resuming after" in log.stdout
