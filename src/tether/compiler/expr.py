@@ -373,7 +373,7 @@ _PRECEDENCE = {"or": 1, "and": 2, "not": 3}
 def unparse(expr: Expr, _parent: int = 0) -> str:
     """The canonical spelling of an expression (without the `${{ }}`)."""
     if isinstance(expr, Literal):
-        return json.dumps(_plain(expr.value), sort_keys=True, ensure_ascii=False)
+        return json.dumps(plain_value(expr.value), sort_keys=True, ensure_ascii=False)
     if isinstance(expr, Ref):
         return unparse_ref(expr)
     if isinstance(expr, ListExpr):
@@ -399,9 +399,12 @@ def to_template(expr: Expr) -> str:
     return "${{ " + unparse(expr) + " }}"
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
+    """A Literal's value as plain JSON data: the tuples that keep Literals hashable become lists."""
     if isinstance(value, tuple):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_value(v) for k, v in value.items()}
     return value
 
 
@@ -412,7 +415,7 @@ class EvaluationError(ValueError):
 def evaluate(expr: Expr, resolve: Callable[[Ref], object]) -> object:
     """Evaluate over JSON values. `resolve` returns the value of a reference's root (path excluded)."""
     if isinstance(expr, Literal):
-        return _plain(expr.value)
+        return plain_value(expr.value)
     if isinstance(expr, Ref):
         value = resolve(Ref(expr.root, expr.name, expr.task))
         for step in expr.path:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .diagnostics import Span
-from .expr import Expr, Literal, Ref, parse_template, refs, to_template
+from .expr import Expr, Literal, Ref, parse_template, plain_value, refs, to_template
 from .types import Type, parse_type
 
 IR_VERSION = 1
@@ -302,7 +302,7 @@ def _sorted(items: tuple[Any, ...], key: Any) -> tuple[Any, ...]:
 
 def _expr_json(expr: Expr) -> Any:
     if isinstance(expr, Literal):
-        return {"value": _plain(expr.value)}
+        return {"value": plain_value(expr.value)}
     return {"expr": to_template(expr)}
 
 
@@ -310,14 +310,6 @@ def _expr_from_json(data: Mapping[str, Any]) -> Expr:
     if "value" in data:
         return Literal(_freeze(data["value"]))
     return parse_template(data["expr"])
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def _freeze(value: Any) -> Any:

@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, TypeVar
 
 from .diagnostics import Diagnostics, Span, did_you_mean
 from .ir import Binding, Task, Workflow, WorkflowInput, WorkflowOutput
-from .expr import BinOp, Expr, Interp, ListExpr, Literal, Not, Ref, refs, unparse, unparse_ref
+from .expr import BinOp, Expr, Interp, ListExpr, Literal, Not, Ref, plain_value, refs, unparse, unparse_ref
 from .types import BOOL, STR, Type, accepts_value, is_assignable, list_of, type_of_literal
 
 CODES: dict[str, str] = {
@@ -341,7 +341,7 @@ class _Validator:
         declared = binding.type
         span = _At(task, key, binding.span)
         if isinstance(value, Literal):
-            plain = _plain(value.value)
+            plain = plain_value(value.value)
             if declared is not None:
                 if declared != ERROR_TYPE and not accepts_value(declared, plain):
                     self.error(
@@ -399,9 +399,9 @@ class _Validator:
             if isinstance(e, Literal):
                 if e.value is INVALID:
                     return None
-                literal_type = type_of_literal(_plain(e.value))
+                literal_type = type_of_literal(plain_value(e.value))
                 if literal_type is None:
-                    self.error("E209", f"cannot infer the type of {_show(_plain(e.value))}", where, "lists must hold one type")
+                    self.error("E209", f"cannot infer the type of {_show(plain_value(e.value))}", where, "lists must hold one type")
                 return literal_type
             if isinstance(e, Ref):
                 return self.ref_type(e, task, key, item_type, ref_span(e))
@@ -644,19 +644,11 @@ def _declared(what: str, names: Iterable[str]) -> str:
     return f"{what}: {shown}"
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def _show(value: object) -> str:
     import json
 
     try:
-        text = json.dumps(_plain(value), sort_keys=True)
+        text = json.dumps(plain_value(value), sort_keys=True)
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

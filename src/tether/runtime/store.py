@@ -167,6 +167,8 @@ def _is_local(fs: "AbstractFileSystem") -> bool:
 
 def _atomic_write_local(path: str, data: bytes) -> None:
     """Temp file in the same directory, fsync, rename, fsync the directory: all or nothing."""
+    from .atomic import fsync_dir  # the checkpoint module's; imported here to keep start-up light
+
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
@@ -182,11 +184,7 @@ def _atomic_write_local(path: str, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(directory)
 
 
 class RunStore:
