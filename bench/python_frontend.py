@@ -71,7 +71,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 5000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from tether.compiler.ir import to_json
+    from tether.core.ir import to_json
     from tether.compiler.load import load
 
     print(

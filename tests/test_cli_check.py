@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.compiler.ir import to_json
+from tether.core.ir import to_json
 from tether.compiler.load import load
 
 GOOD = """\

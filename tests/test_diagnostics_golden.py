@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.compiler.diagnostics import render
+from tether.core.diagnostics import render
 from tether.compiler.load import load
 from tether.compiler.validate import CODES
 

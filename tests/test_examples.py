@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tether.compiler.ir import Workflow, from_json, to_json
+from tether.core.ir import Workflow, from_json, to_json
 from tether.compiler.load import LoadResult, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ ids = [p.stem for p in EXAMPLES]
 
 _COMPILE_ALL = """
 import json, sys
-from tether.compiler.ir import to_json
+from tether.core.ir import to_json
 from tether.compiler.load import load
 print(json.dumps({path: to_json(load(path).workflow) for path in sys.argv[1:]}))
 """

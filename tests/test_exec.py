@@ -20,9 +20,9 @@ from typing import Any, Iterator
 import pytest
 
 from runtime_helpers import EXAMPLES, SEED_PYTHON
-from tether.compiler import ir
-from tether.compiler.expr import Literal, parse_template
-from tether.compiler.types import parse_type
+from tether.core import ir
+from tether.core.expr import Literal, parse_template
+from tether.core.types import parse_type
 from tether.runtime.entry import run_attempt
 from tether.runtime.store import RunRecord, RunStore
 

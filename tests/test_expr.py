@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tether.compiler.expr import (
+from tether.core.expr import (
     BinOp,
     EvaluationError,
     Expr,

@@ -13,8 +13,8 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tether.compiler import expr as expr_module
-from tether.compiler import types as types_module
+from tether.core import expr as expr_module
+from tether.core import types as types_module
 
 identifiers = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True)
 task_names = st.from_regex(r"[a-z][a-z0-9-]{0,6}[a-z0-9]", fullmatch=True)

@@ -19,10 +19,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tether.compiler.diagnostics import Diagnostics
-from tether.compiler.ir import canonical, from_json, to_json
+from tether.core.diagnostics import Diagnostics
+from tether.core.ir import canonical, from_json, to_json
 from tether.compiler.validate import CODES, validate
-from tether.compiler.yaml_spec import compile_yaml_text
+from tether.compiler.yaml.spec import compile_yaml_text
 
 EMBEDDED = [
     """

@@ -7,10 +7,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tether.compiler import ir
-from tether.compiler.diagnostics import Span
-from tether.compiler.expr import Literal, parse_template
-from tether.compiler.types import INT, STR, list_of
+from tether.core import ir
+from tether.core.diagnostics import Span
+from tether.core.expr import Literal, parse_template
+from tether.core.types import INT, STR, list_of
 
 
 def _task(name: str, *, upstream: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> ir.Task:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.compiler.ir import to_json
+from tether.core.ir import to_json
 from tether.compiler.load import LoadResult, load
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"

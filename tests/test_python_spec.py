@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 import tether
 from cli_helpers import tether as tether_cli
 from tether.api.graph import Promise
-from tether.compiler.diagnostics import Diagnostics, render_plain
-from tether.compiler.expr import ListExpr, Literal, parse_expr, parse_template
-from tether.compiler.ir import Workflow
+from tether.core.diagnostics import Diagnostics, render_plain
+from tether.core.expr import ListExpr, Literal, parse_expr, parse_template
+from tether.core.ir import Workflow
 from tether.compiler.load import load
-from tether.compiler.python_interface import UnsupportedAnnotation, tether_type
-from tether.compiler.python_policies import duration_seconds
-from tether.compiler.python_source import SourceIndex
-from tether.compiler.python_spec import compile_workflow
-from tether.compiler.types import Type, parse_type
+from tether.compiler.python.interface import UnsupportedAnnotation, tether_type
+from tether.compiler.python.policies import duration_seconds
+from tether.compiler.python.source import SourceIndex
+from tether.compiler.python.spec import compile_workflow
+from tether.core.types import Type, parse_type
 from tether.compiler.validate import validate
 from tether.runtime.checkpoint import Checkpoint as CheckpointStore
 from tether.runtime.context import TaskContext, task_context
@@ -265,7 +265,7 @@ def test_a_spec_file_named_like_a_standard_module_is_refused(tmp_path: Path) -> 
 def test_the_mistyped_binding_renders_a_caret_under_the_value(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tether.compiler.diagnostics import render
+    from tether.core.diagnostics import render
 
     monkeypatch.chdir(root)
     result = load(_case("mistyped_binding.py:mistyped"))
@@ -466,7 +466,7 @@ def uses_configured(n: int) -> int:
 
 
 def test_policy_objects_become_canonical_units() -> None:
-    from tether.compiler.ir import (
+    from tether.core.ir import (
         Backoff,
         CachePolicy,
         CheckpointPolicy,

@@ -255,7 +255,7 @@ def _object_keys(schema: dict[str, Any], node: dict[str, Any]) -> set[str]:
 
 def test_schema_keys_are_the_front_ends_keys(schema: dict[str, Any]) -> None:
     """A key added to the language must reach the schema (or editors flag valid specs)."""
-    from tether.compiler import yaml_spec
+    from tether.compiler.yaml import spec as yaml_spec
 
     definitions = schema["definitions"]
     retries_long = next(b for b in definitions["retries"]["oneOf"] if b.get("type") == "object")

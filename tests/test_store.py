@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tether.compiler import ir
-from tether.compiler.expr import parse_template
-from tether.compiler.types import parse_type
+from tether.core import ir
+from tether.core.expr import parse_template
+from tether.core.types import parse_type
 from tether.runtime.store import (
     OUTCOMES,
     AttemptRecord,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tether.compiler.types import (
+from tether.core.types import (
     BOOL,
     FLOAT,
     INT,

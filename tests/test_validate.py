@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from tether.compiler.diagnostics import Diagnostics
-from tether.compiler.expr import Interp, Literal, Ref, parse_template
-from tether.compiler.ir import Binding, Container, Output, RetryPolicy, Task, Workflow, WorkflowInput, WorkflowOutput
-from tether.compiler.types import parse_type
-from tether.compiler.validate import ERROR_TYPE, validate
+from tether.core.diagnostics import Diagnostics
+from tether.core.expr import Interp, Literal, Ref, parse_template
+from tether.core.ir import Binding, Container, Output, RetryPolicy, Task, Workflow, WorkflowInput, WorkflowOutput
+from tether.core.types import parse_type
+from tether.compiler.validate import validate
+from tether.core.placeholders import ERROR_TYPE
 
 
 def T(text: str):  # type: ignore[no-untyped-def]
@@ -208,8 +209,8 @@ def test_clean_validation_never_imports_networkx() -> None:
     """networkx costs ~0.3 s to import: only a spec with a cycle may pay for it."""
     probe = (
         "import sys\n"
-        "from tether.compiler.diagnostics import Diagnostics\n"
-        "from tether.compiler.ir import Task, Workflow\n"
+        "from tether.core.diagnostics import Diagnostics\n"
+        "from tether.core.ir import Task, Workflow\n"
         "from tether.compiler.validate import validate\n"
         "wf = Workflow('w', tasks=(Task('a', python='m:a'), Task('b', python='m:b', after=('a',))))\n"
         "validate(wf, Diagnostics()); print('networkx' in sys.modules)\n"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tether.compiler.diagnostics import Diagnostics, Span
-from tether.compiler.expr import Interp, ListExpr, Literal, Ref
-from tether.compiler.ir import Backoff, CachePolicy, CheckpointPolicy, InterruptPolicy, Resources, RetryPolicy, Secret
-from tether.compiler.types import parse_type
+from tether.core.diagnostics import Diagnostics, Span
+from tether.core.expr import Interp, ListExpr, Literal, Ref
+from tether.core.ir import Backoff, CachePolicy, CheckpointPolicy, InterruptPolicy, Resources, RetryPolicy, Secret
+from tether.core.types import parse_type
 from tether.compiler.validate import validate
-from tether.compiler.yaml_spec import compile_yaml_file, compile_yaml_text
+from tether.compiler.yaml.spec import compile_yaml_file, compile_yaml_text
 
 HEADER = "apiVersion: tether/v1\nkind: Workflow\nmetadata: {name: wf}\nspec:\n"
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol
 from .literals import NOT_JSON, json_value
 
 if TYPE_CHECKING:
-    from ..compiler.expr import Expr
-    from ..compiler.types import Type
+    from ..core.expr import Expr
+    from ..core.types import Type
 
 
 class BuildError(Exception):
@@ -158,7 +158,7 @@ class Builder:
         unknown = False
         for name, value in kwargs.items():
             if interface is not None and name not in interface.inputs:
-                from ..compiler.diagnostics import did_you_mean
+                from ..core.diagnostics import did_you_mean
 
                 guess = did_you_mean(name, interface.inputs)
                 known = ", ".join(interface.inputs) or "none"
@@ -204,7 +204,7 @@ class Builder:
 
     def to_expr(self, value: Any, site: CallSite, what: str, keyword: str | None = None) -> "Expr | None":
         """The IR expression for a Python value passed to a task; None (reported) when it has none."""
-        from ..compiler import expr as E
+        from ..core import expr as E
 
         if isinstance(value, Promise):
             return value._value(site, keyword)
@@ -241,7 +241,7 @@ class Builder:
     # -- scopes
 
     def enter_foreach(self, items: Any, site: CallSite) -> "Promise":
-        from ..compiler.expr import Literal, Ref
+        from ..core.expr import Literal, Ref
 
         if self._foreach:
             self.reporter.error(
@@ -273,7 +273,7 @@ class Builder:
                 "a plain Python `if` decides at compile time",
             )
             expr = None
-        from ..compiler.expr import Literal
+        from ..core.expr import Literal
 
         self._when.append((expr if expr is not None else Literal(True), site))
 
@@ -282,7 +282,7 @@ class Builder:
 
 
 def _conjunction(exprs: list["Expr"]) -> "Expr":
-    from ..compiler.expr import BinOp
+    from ..core.expr import BinOp
 
     result = exprs[0]
     for expr in exprs[1:]:
@@ -345,7 +345,7 @@ class Promise:
                 return None
             names = node.output_names
             if len(names) == 1:
-                from ..compiler.expr import Ref
+                from ..core.expr import Ref
 
                 return Ref("tasks", names[0], node.name)
             if not names:
@@ -392,7 +392,7 @@ class Promise:
         if node.interface is None:
             return self._derive(None)
         if name not in node.output_names:
-            from ..compiler.diagnostics import did_you_mean
+            from ..core.diagnostics import did_you_mean
 
             guess = did_you_mean(name, node.output_names)
             self._builder.reporter.error(
@@ -406,13 +406,13 @@ class Promise:
                 ),
             )
             return self._derive(None)
-        from ..compiler.expr import Ref
+        from ..core.expr import Ref
 
         return self._derive(Ref("tasks", name, node.name))
 
     def __getitem__(self, key: str | int) -> "Promise":
         """Reach into a dict or list value: `config["lr"]`, `shards[0]`."""
-        from ..compiler.expr import Ref
+        from ..core.expr import Ref
 
         base = self._value(caller())
         if base is None:
@@ -465,7 +465,7 @@ class Promise:
         right = self._builder.to_expr(other, site, f"the right side of {op}")
         if left is None or right is None:
             return self._derive(None)
-        from ..compiler.expr import BinOp
+        from ..core.expr import BinOp
 
         return self._derive(BinOp(op, left, right))
 
@@ -506,7 +506,7 @@ class Promise:
         value = self._value(caller())
         if value is None:
             return self._derive(None)
-        from ..compiler.expr import Not
+        from ..core.expr import Not
 
         return self._derive(Not(value))
 
@@ -521,7 +521,7 @@ class Promise:
 
     def __format__(self, spec: str = "") -> str:
         """In an f-string a promise becomes `${{ ... }}`, so the string binds as an interpolation."""
-        from ..compiler.expr import to_template
+        from ..core.expr import to_template
 
         value = self._value(caller())
         return "" if value is None else to_template(value)
@@ -529,7 +529,7 @@ class Promise:
     __str__ = __format__
 
     def __repr__(self) -> str:
-        from ..compiler.expr import to_template
+        from ..core.expr import to_template
 
         if self._node is not None:
             return f"<promise of task {self._node.name!r} outputs {list(self._node.output_names)}>"

@@ -53,14 +53,14 @@ class TaskFunction(Generic[P, R]):
         """Run the function now. Inside a running task (or a context a test set) the current task
         context is kept; otherwise a fresh one with a temporary checkpoint is made for this call.
         Exceptions propagate unchanged: a RecoverableError is not retried here."""
-        from ..runtime.context import _CURRENT, TaskContext, task_context
+        from ..runtime.context import TaskContext, in_task, task_context
 
-        if _CURRENT.get() is not None:
+        if in_task():
             return self.__wrapped__(*args, **kwargs)
         import tempfile
         import uuid
 
-        from ..compiler.ir import DEFAULT_CHECKPOINT_KEEP
+        from ..core.ir import DEFAULT_CHECKPOINT_KEEP
         from ..runtime.checkpoint import Checkpoint as CheckpointStore
         from .policies import Checkpoint
 

@@ -18,8 +18,8 @@ import importlib
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from ..compiler.diagnostics import Diagnostics
-    from ..compiler.ir import Workflow
+    from ..core.diagnostics import Diagnostics
+    from ..core.ir import Workflow
 
 ENTRY_POINT_GROUP = "tether.backends"
 
@@ -55,7 +55,7 @@ def get_backend(name: str) -> Backend:
     plugins = _entry_points()
     if name in plugins:
         return _as_backend(plugins[name].load(), name)
-    from ..compiler.diagnostics import did_you_mean
+    from ..core.diagnostics import did_you_mean
 
     known = sorted({*BUILTIN, *plugins})
     guess = did_you_mean(name, known)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..compiler.diagnostics import Diagnostics
-from ..compiler.ir import Workflow, to_json
+from ..core.diagnostics import Diagnostics
+from ..core.ir import Workflow, to_json
 
 
 @dataclass(frozen=True)

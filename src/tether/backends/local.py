@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..compiler.diagnostics import Diagnostics
-from ..compiler.ir import Workflow
+from ..core.diagnostics import Diagnostics
+from ..core.ir import Workflow
 
 
 @dataclass(frozen=True)

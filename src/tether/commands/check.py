@@ -7,12 +7,14 @@ Exit status: 0 when every spec is clean (warnings allowed), 1 when any spec has 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
-from typing import TYPE_CHECKING, TextIO
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator, TextIO
 
 if TYPE_CHECKING:
-    from ..compiler.diagnostics import Diagnostic
+    from ..core.diagnostics import Diagnostic
     from ..compiler.load import LoadResult
 
 EXIT_OK = 0
@@ -68,14 +70,33 @@ def load_reporting(spec: str, color: bool) -> LoadResult | None:
     from ..compiler.load import load
 
     try:
-        return load(spec)
+        with gc_paused():
+            return load(spec)
     except Exception as exc:  # the boundary: a user never sees a traceback
         print_internal_error(spec, exc, color)
         return None
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a spec is compiled (a process-wide switch, so
+    only the CLI flips it, never a library call).
+
+    A 10,000-task spec allocates millions of long-lived objects (YAML nodes, IR values) and no
+    reference cycles, so each automatic collection re-scans them all for nothing: pausing it
+    halves the time of compiling and validating.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def print_internal_error(spec: str, exc: BaseException, color: bool) -> None:
-    from ..compiler.diagnostics import Diagnostic, render
+    from ..core.diagnostics import Diagnostic, render
 
     if os.environ.get("TETHER_DEBUG"):
         import traceback
@@ -93,7 +114,7 @@ def print_diagnostic_list(
     diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], sources: dict[str, str], color: bool,
     stream: TextIO | None = None,
 ) -> None:
-    from ..compiler.diagnostics import render
+    from ..core.diagnostics import render
 
     out = stream if stream is not None else sys.stderr
     for diagnostic in diagnostics:

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     print_diagnostics(result, color)
     if result.workflow is None:
         return EXIT_ERRORS
-    from ..compiler.diagnostics import Diagnostics
+    from ..core.diagnostics import Diagnostics
 
     diags = Diagnostics()
     try:

@@ -93,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
         values = resolve(workflow, given)
     else:
         from ..compiler.load import load
+        from .check import gc_paused
 
-        loaded = load(args.spec)
+        with gc_paused():
+            loaded = load(args.spec)
         _print_diagnostics(loaded)
         if loaded.workflow is None:
             return 1
@@ -187,7 +189,7 @@ def _execute(
 
 
 def _print_diagnostics(loaded: "LoadResult") -> None:
-    from ..compiler.diagnostics import render
+    from ..core.diagnostics import render
 
     color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
     for diagnostic in loaded.diagnostics:

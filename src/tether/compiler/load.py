@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import Diagnostic, Diagnostics, Span
-from .ir import Workflow, canonical
+from ..core.diagnostics import Diagnostic, Diagnostics, Span
+from ..core.ir import Workflow, canonical
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,11 @@ def load(ref: str) -> LoadResult:
     sources: dict[str, str] = {}
     workflow: Workflow | None
     if is_yaml_ref(ref):
-        from .yaml_spec import compile_yaml_file
+        from .yaml.spec import compile_yaml_file
 
         workflow = compile_yaml_file(ref, diags, sources)
     elif ":" in ref:
-        from .python_spec import compile_python_ref
+        from .python.spec import compile_python_ref
 
         workflow = compile_python_ref(ref, diags, sources)
     else:
@@ -54,7 +54,4 @@ def load(ref: str) -> LoadResult:
     if diags.has_errors:
         return LoadResult(None, tuple(diags.sorted()), sources)
     assert workflow is not None
-    from .validate import gc_paused
-
-    with gc_paused():  # canonical() rebuilds every task; collections would rescan the whole IR
-        return LoadResult(canonical(workflow), tuple(diags.sorted()), sources)
+    return LoadResult(canonical(workflow), tuple(diags.sorted()), sources)

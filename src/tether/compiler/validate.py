@@ -16,17 +16,14 @@ Error codes (stable; every code has a golden test under tests/diagnostics/):
 
 from __future__ import annotations
 
-import dataclasses
-import gc
 import re
-from contextlib import contextmanager
-from functools import lru_cache
-from typing import Iterable, Iterator, TypeVar
+from typing import Iterable
 
-from .diagnostics import Diagnostics, Span, did_you_mean
-from .ir import Binding, Task, Workflow, WorkflowInput, WorkflowOutput
-from .expr import BinOp, Expr, Interp, ListExpr, Literal, Not, Ref, plain_value, refs, unparse, unparse_ref
-from .types import BOOL, STR, Type, accepts_value, is_assignable, list_of, type_of_literal
+from ..core.diagnostics import Diagnostics, Span, did_you_mean
+from ..core.ir import Binding, Task, Workflow, WorkflowInput, WorkflowOutput
+from ..core.expr import BinOp, Expr, Interp, ListExpr, Literal, Not, Ref, plain_value, refs, unparse, unparse_ref
+from ..core.placeholders import ERROR_TYPE, INVALID, evolve
+from ..core.types import BOOL, STR, Type, accepts_value, is_assignable, list_of, type_of_literal
 
 CODES: dict[str, str] = {
     "E000": "internal error in tether (a bug: please report it)",
@@ -84,20 +81,7 @@ CODES: dict[str, str] = {
 }
 __doc__ = (__doc__ or "") + "\n".join(f"    {code}  {meaning}" for code, meaning in CODES.items()) + "\n"
 
-_T = TypeVar("_T")
 
-ERROR_TYPE = Type("error")
-"""Type of something already reported; assignable to and from anything, so no follow-on noise."""
-
-
-class _Invalid:
-    """The value of a Literal that stands in for an already-reported bad value."""
-
-    def __repr__(self) -> str:
-        return "INVALID"
-
-
-INVALID = _Invalid()
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _WORKFLOW_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -109,25 +93,7 @@ _NUMERIC = ("int", "float")
 
 def validate(workflow: Workflow, diags: Diagnostics) -> Workflow:
     """Check a workflow, report every problem, and return it with inferred types filled in."""
-    with gc_paused():
-        return _Validator(workflow, diags).run()
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a spec is compiled and validated.
-
-    A 10,000-task spec allocates millions of long-lived objects (YAML nodes, IR values) and no
-    reference cycles, so each automatic collection re-scans them all for nothing: pausing it
-    halves the time of both passes.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return _Validator(workflow, diags).run()
 
 
 class _Validator:
@@ -561,24 +527,6 @@ class _Validator:
 # ---------------------------------------------------------------------------- helpers
 
 
-def evolve(obj: _T, **changes: object) -> _T:
-    """`dataclasses.replace` without re-running `__init__`, for the IR's frozen dataclasses
-    (which have no `__post_init__`): ten times faster, and validation evolves every task (and
-    the YAML front end builds every task this way from a blank one)."""
-    unknown = changes.keys() - _field_names(type(obj))
-    if unknown:  # the one check __init__ would have made for us
-        raise TypeError(f"{type(obj).__name__} has no field(s) {sorted(unknown)}")
-    new = object.__new__(type(obj))
-    new.__dict__.update(obj.__dict__)
-    new.__dict__.update(changes)
-    return new
-
-
-@lru_cache(maxsize=None)
-def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in dataclasses.fields(cls))
-
-
 class _At:
     """Where a diagnostic about `task`'s value at `key` points, resolved only when one is reported.
 
@@ -683,15 +631,15 @@ def _both_numeric(a: Type, b: Type) -> bool:
 
 
 def _join_list(types: list[Type], where: _At, validator: _Validator, expr: ListExpr) -> Type | None:
-    from .types import _join  # the literal rules: int+float -> float, x+null -> x?
+    from ..core.types import join_types  # the literal rules: int+float -> float, x+null -> x?
 
     if not types:
         return list_of(Type("null", (), True))
-    joined = _join(types)
+    joined = join_types(types)
     if joined is None:
         validator.error("E209", f"the items of {_quote(expr)} have different types", where, "lists must hold one type")
         return None
     return list_of(joined)
 
 
-__all__ = ["CODES", "ERROR_TYPE", "INVALID", "RESERVED_ENV_PREFIXES", "evolve", "gc_paused", "validate"]
+__all__ = ["CODES", "RESERVED_ENV_PREFIXES", "validate"]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .inputs import InputError, ValueResolver
 
 if TYPE_CHECKING:
-    from ..compiler.ir import Task
+    from ..core.ir import Task
     from .checkpoint import Checkpoint
 
 TERM_GRACE_S = 10.0

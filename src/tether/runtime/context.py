@@ -41,6 +41,11 @@ def current_context() -> TaskContext:
     return ctx
 
 
+def in_task() -> bool:
+    """True inside a running task (a real attempt, or a task called as a plain function)."""
+    return _CURRENT.get() is not None
+
+
 @contextmanager
 def task_context(ctx: TaskContext) -> Iterator[TaskContext]:
     """Make `ctx` the current context for the duration of a task call."""

@@ -53,7 +53,7 @@ from .store import RunNotFound, StoreError
 from .task_env import SecretNotFound, redact, task_environment
 
 if TYPE_CHECKING:
-    from ..compiler.ir import Task
+    from ..core.ir import Task
     from .checkpoint import Checkpoint
     from .store import RunRecord, RunStore
 
@@ -336,7 +336,7 @@ def _describe_exit(returncode: int) -> str:
 
 
 def _default_keep() -> int:
-    from ..compiler.ir import DEFAULT_CHECKPOINT_KEEP
+    from ..core.ir import DEFAULT_CHECKPOINT_KEEP
 
     return DEFAULT_CHECKPOINT_KEEP
 

@@ -37,8 +37,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from ..compiler.expr import EvaluationError, Expr, Ref, evaluate, refs
-from ..compiler.ir import Task, Workflow
+from ..core.expr import EvaluationError, Expr, Ref, evaluate, refs
+from ..core.ir import Task, Workflow
 from . import retry
 from .interrupts import InterruptRequest
 from .outcome import EXIT_RECOVERABLE

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..compiler.expr import EvaluationError, Expr, Ref, evaluate, to_template
+from ..core.expr import EvaluationError, Expr, Ref, evaluate, to_template
 
 if TYPE_CHECKING:
-    from ..compiler.ir import Task, Workflow
-    from ..compiler.types import Type
+    from ..core.ir import Task, Workflow
+    from ..core.types import Type
     from .store import RunStore
 
 _NODE_ID = re.compile(r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(?:\[(\d+)\])?$")
@@ -56,7 +56,7 @@ def coerce(value: Any, target: "Type") -> Any:
 
 def check_value(value: Any, target: "Type", what: str) -> Any:
     """`value` coerced to `target`, or InputError saying what was expected and what came."""
-    from ..compiler.types import accepts_value
+    from ..core.types import accepts_value
 
     if not accepts_value(target, value):
         raise InputError(f"{what}: expected {target}, got {_show(value)}")

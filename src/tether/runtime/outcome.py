@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Iterable
 from .retry import Budgets, budgets
 
 if TYPE_CHECKING:
-    from ..compiler.ir import Task
+    from ..core.ir import Task
     from .store import AttemptRecord
 
 EXIT_SUCCESS = 0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .inputs import coerce
 
 if TYPE_CHECKING:
-    from ..compiler.ir import Task
+    from ..core.ir import Task
 
 
 class OutputError(Exception):
@@ -72,7 +72,7 @@ def _to_json(value: Any) -> Any:
 
 def validate_outputs(task: "Task", outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Outputs as JSON values, each checked against its declared type."""
-    from ..compiler.types import accepts_value
+    from ..core.types import accepts_value
 
     checked: dict[str, Any] = {}
     for output in task.outputs:

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..compiler.diagnostics import did_you_mean
-from ..compiler.ir import Workflow
-from ..compiler.types import accepts_value
+from ..core.diagnostics import did_you_mean
+from ..core.ir import Workflow
+from ..core.types import accepts_value
 
 
 class ParamError(ValueError):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..compiler.expr import EvaluationError, Expr, Ref, evaluate, refs, to_template, unparse
-from ..compiler.ir import Task, Workflow
+from ..core.expr import EvaluationError, Expr, Ref, evaluate, refs, to_template, unparse
+from ..core.ir import Task, Workflow
 from .worker import exec_command
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..compiler.ir import Task
+from ..core.ir import Task
 from .store import AttemptRecord
 
 USER_OUTCOMES = frozenset({"recoverable", "timeout"})

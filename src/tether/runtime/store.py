@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-    from ..compiler.ir import Workflow
+    from ..core.ir import Workflow
     from .checkpoint import Checkpoint
 
 DEFAULT_STORE = ".tether"
@@ -248,7 +248,7 @@ class RunStore:
         return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
     def create_run(self, run_id: str, record: RunRecord) -> None:
-        from ..compiler.ir import to_dict
+        from ..core.ir import to_dict
 
         path = f"{self.run_path(run_id)}/run.json"
         if self.fs.exists(path):
@@ -265,7 +265,7 @@ class RunStore:
         )
 
     def load_run(self, run_id: str) -> RunRecord:
-        from ..compiler.ir import from_json
+        from ..core.ir import from_json
 
         data = self._read_json(f"{self.run_path(run_id)}/run.json")
         if data is None:

@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
-    from ..compiler.ir import Secret, Task
+    from ..core.ir import Secret, Task
 
 SECRETS_DIR_ENV = "TETHER_SECRETS_DIR"
 DEFAULT_SECRETS_DIR = os.path.join(".tether", "secrets")

@@ -12,9 +12,9 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .ir import Backoff, CachePolicy, CheckpointPolicy, InterruptPolicy, Resources, RetryPolicy, Secret
-from .quantities import QuantityError, parse_cpu, parse_duration, parse_memory
-from .yaml_nodes import BOOL_TAG, MISSING, Entry, NodeReader, describe, resolved_tag, scalar_value, word
+from ...core.ir import Backoff, CachePolicy, CheckpointPolicy, InterruptPolicy, Resources, RetryPolicy, Secret
+from ..quantities import QuantityError, parse_cpu, parse_duration, parse_memory
+from .nodes import BOOL_TAG, MISSING, Entry, NodeReader, describe, resolved_tag, scalar_value, word
 
 RETRY_KEYS = ("count", "backoff")
 BACKOFF_KEYS = ("delay", "factor", "max_delay")

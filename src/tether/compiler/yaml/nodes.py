@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .diagnostics import Diagnostics, Span, did_you_mean
+from ...core.diagnostics import Diagnostics, Span, did_you_mean
 
 _CORE = "tag:yaml.org,2002:"
 STR_TAG, INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
@@ -36,8 +36,6 @@ MISSING = object()
 _MAIN_STACK_LEVELS = 10_000
 """Nesting libyaml's composer can take on the main thread. It recurses in C (about 500 bytes of
 stack per level, measured), so a hostile file nested 50,000 deep would crash the interpreter."""
-_STACK_PER_LEVEL = 1024
-_MAX_STACK = 1 << 30
 LITERAL_DEPTH = 64
 """Deepest literal value (lists in lists...) a spec may hold; keeps every later walk recursion-safe."""
 
@@ -61,8 +59,10 @@ def _compose(text: str) -> Node | None:
     """`yaml.compose` that cannot overflow the C stack, whatever the input.
 
     Every nesting level needs one of `[ { - : ?`, so their count bounds the depth. Ordinary
-    specs are composed directly; bigger ones on a thread whose stack fits that bound; only if
-    the bound exceeds 1 GiB of stack is the exact depth measured from the event stream first.
+    specs are composed directly; for bigger ones the exact depth is measured first from the
+    event stream (no recursion), and a document deeper than the calling thread's stack can
+    compose is refused as a diagnostic. No process-wide switch (thread stack size) is touched:
+    a library call must not change them.
     """
     bound = sum(text.count(c) for c in "[{-:?") + 1
     if bound <= _MAIN_STACK_LEVELS:
@@ -70,10 +70,8 @@ def _compose(text: str) -> Node | None:
     run = _OPENER_RUN.search(text)  # libyaml is quadratic in flow depth: refuse the cheap attack fast
     if run is not None:
         raise _TooDeep(run.group(0).count("[") + run.group(0).count("{"))
-    if bound * _STACK_PER_LEVEL > _MAX_STACK:
-        depth = _nesting_depth(text, _MAX_STACK // _STACK_PER_LEVEL)
-        bound = depth
-    return _on_big_stack(lambda: yaml.compose(text, Loader=_loader()), max(bound * _STACK_PER_LEVEL, 32 << 20))
+    _nesting_depth(text, _MAIN_STACK_LEVELS)  # raises _TooDeep past the limit
+    return yaml.compose(text, Loader=_loader())
 
 
 def _nesting_depth(text: str, limit: int) -> int:
@@ -88,31 +86,6 @@ def _nesting_depth(text: str, limit: int) -> int:
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
     return deepest
-
-
-def _on_big_stack(work: Callable[[], Node | None], stack_bytes: int) -> Node | None:
-    """Run `work` on a thread with a stack of `stack_bytes` (virtual memory, touched lazily)."""
-    import threading
-
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, work()))
-        except BaseException as exc:  # handed to the calling thread below
-            outcome.append((False, exc))
-
-    previous = threading.stack_size(min(-(-stack_bytes // 4096) * 4096, _MAX_STACK))
-    try:
-        worker = threading.Thread(target=run, name="tether-yaml-compose", daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(previous)
-    worker.join()
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value  # type: ignore[no-any-return,unused-ignore]
 
 
 @dataclass(slots=True)

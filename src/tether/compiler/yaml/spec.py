@@ -25,14 +25,14 @@ from typing import Any, Callable, Iterator, Mapping
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .cron import CRON_HINT, cron_problem
-from .diagnostics import Diagnostics, Span, did_you_mean
-from .expr import Expr, ExprSyntaxError, ListExpr, Literal, TemplatePiece, parse_expr, parse_template, refs, split_template
-from .ir import Binding, Container, Output, Task, Workflow, WorkflowInput, WorkflowOutput
-from .types import Type, TypeSyntaxError, accepts_value, parse_type
-from .validate import ERROR_TYPE, INVALID, evolve, gc_paused
-from .yaml_nodes import LITERAL_DEPTH, MISSING, STR_TAG, Entry, anchor, describe, resolved_tag, word
-from .yaml_policies import BACKOFF_KEYS, POLICY_SUB_KEYS, RESOURCE_KEYS, RETRY_KEYS, SECRET_KEYS, PolicyReader
+from ..cron import CRON_HINT, cron_problem
+from ...core.diagnostics import Diagnostics, Span, did_you_mean
+from ...core.expr import Expr, ExprSyntaxError, ListExpr, Literal, TemplatePiece, parse_expr, parse_template, refs, split_template
+from ...core.ir import Binding, Container, Output, Task, Workflow, WorkflowInput, WorkflowOutput
+from ...core.types import Type, TypeSyntaxError, accepts_value, parse_type
+from ...core.placeholders import ERROR_TYPE, INVALID, evolve
+from .nodes import LITERAL_DEPTH, MISSING, STR_TAG, Entry, anchor, describe, resolved_tag, word
+from .policies import BACKOFF_KEYS, POLICY_SUB_KEYS, RESOURCE_KEYS, RETRY_KEYS, SECRET_KEYS, PolicyReader
 
 API_VERSION = "tether/v1"
 KIND = "Workflow"
@@ -97,8 +97,7 @@ def _read_hint(exc: OSError) -> str | None:
 
 def compile_yaml_text(text: str, filename: str, diags: Diagnostics) -> Workflow | None:
     """Compile spec text; every problem goes to `diags`. None only when nothing usable remains."""
-    with gc_paused():
-        return _Reader(text, filename, diags).workflow()
+    return _Reader(text, filename, diags).workflow()
 
 
 # ---------------------------------------------------------------------------- the language walk

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass, field
 from types import CodeType
 
-from ..api.graph import CallSite
-from .diagnostics import Span
+from ...api.graph import CallSite
+from ...core.diagnostics import Span
 
 _PARSE_LOCK = threading.Lock()
 """CPython 3.11/3.12 can fail `ast.parse` run in two threads at once with "SystemError: AST

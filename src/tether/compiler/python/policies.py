@@ -11,9 +11,9 @@ import math
 from datetime import timedelta
 from typing import Any, Callable, TypeVar
 
-from ..api import policies as user
-from .ir import Backoff, CachePolicy, CheckpointPolicy, InterruptPolicy, Resources, RetryPolicy, Secret
-from .quantities import QuantityError, parse_cpu, parse_duration, parse_memory
+from ...api import policies as user
+from ...core.ir import Backoff, CachePolicy, CheckpointPolicy, InterruptPolicy, Resources, RetryPolicy, Secret
+from ..quantities import QuantityError, parse_cpu, parse_duration, parse_memory
 
 _Policy = TypeVar("_Policy", InterruptPolicy, CheckpointPolicy)
 

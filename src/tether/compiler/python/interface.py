@@ -14,12 +14,12 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..api.files import Dir, File
-from ..api.graph import TaskInterface
-from ..api.literals import NOT_JSON, json_value
-from .diagnostics import Diagnostics
-from .python_source import SourceIndex
-from .types import BOOL, DIR, FILE, FLOAT, INT, STR, Type, dict_of, list_of
+from ...api.files import Dir, File
+from ...api.graph import TaskInterface
+from ...api.literals import NOT_JSON, json_value
+from ...core.diagnostics import Diagnostics
+from .source import SourceIndex
+from ...core.types import BOOL, DIR, FILE, FLOAT, INT, STR, Type, dict_of, list_of
 
 _SCALARS: dict[Any, Type] = {int: INT, float: FLOAT, bool: BOOL, str: STR, File: FILE, Dir: DIR}
 

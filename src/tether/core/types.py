@@ -198,7 +198,7 @@ def type_of_literal(value: object) -> Type | None:
         elements = [type_of_literal(v) for v in value]
         if any(e is None for e in elements):
             return None
-        joined = _join(elements)  # type: ignore[arg-type]
+        joined = join_types(elements)  # type: ignore[arg-type]
         return list_of(joined) if joined else None
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
@@ -208,12 +208,12 @@ def type_of_literal(value: object) -> Type | None:
         elements = [type_of_literal(v) for v in value.values()]
         if any(e is None for e in elements):
             return None
-        joined = _join(elements)  # type: ignore[arg-type]
+        joined = join_types(elements)  # type: ignore[arg-type]
         return dict_of(joined) if joined else None
     return None
 
 
-def _join(types: list[Type]) -> Type | None:
+def join_types(types: list[Type]) -> Type | None:
     """The narrowest type every element fits (int+float -> float, x+null -> x?)."""
     result: Type | None = None
     for t in types:

@@ -23,18 +23,18 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
-from ..api.building import building
-from ..api.graph import BuildError, Builder, CallSite, Node, Promise, TaskInterface
-from ..api.task import TaskFunction
-from ..api.workflow import WorkflowFunction
-from .diagnostics import Diagnostics, Span, did_you_mean
-from .expr import Expr, Ref
-from .ir import Binding, Output, Task, Workflow, WorkflowInput, WorkflowOutput
-from .python_interface import task_interface, workflow_parameters
-from .python_policies import task_fields
-from .python_source import SourceIndex, display_path
+from ...api.building import building
+from ...api.graph import BuildError, Builder, CallSite, Node, Promise, TaskInterface
+from ...api.task import TaskFunction
+from ...api.workflow import WorkflowFunction
+from ...core.diagnostics import Diagnostics, Span, did_you_mean
+from ...core.expr import Expr, Ref
+from ...core.ir import Binding, Output, Task, Workflow, WorkflowInput, WorkflowOutput
+from .interface import task_interface, workflow_parameters
+from .policies import task_fields
+from .source import SourceIndex, display_path
 
-_TETHER_DIR = str(Path(__file__).resolve().parent.parent)
+_TETHER_DIR = str(Path(__file__).resolve().parents[2])  # src/tether
 _LIBRARY_DIRS = tuple(
     str(Path(p).resolve()) + os.sep
     for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}

@@ -1,0 +1,1 @@
+"""The Python front end: `@tether.workflow` functions -> IR, with call-site spans."""

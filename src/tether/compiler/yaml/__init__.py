@@ -1,0 +1,1 @@
+"""The YAML front end: spec text -> IR, every node keeping its source span."""
