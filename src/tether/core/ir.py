@@ -393,6 +393,47 @@ class IRVersionError(ValueError):
     pass
 
 
+def task_from_dict(t: Mapping[str, Any]) -> Task:
+    """One task from its JSON form (`task_to_dict`), spans aside."""
+    container = None
+    if "container" in t:
+        c = t["container"]
+        container = Container(
+            c["image"],
+            tuple(_expr_from_json(e) for e in c["command"]),
+            tuple(_expr_from_json(e) for e in c["args"]),
+        )
+    b = t["retry"]["backoff"]
+    return Task(
+        name=t["name"],
+        python=t.get("python"),
+        container=container,
+        image=t["image"],
+        inputs=tuple(
+            Binding(name, parse_type(v["type"]), _expr_from_json(v)) for name, v in t["inputs"].items()
+        ),
+        outputs=tuple(Output(name, parse_type(ty)) for name, ty in t["outputs"].items()),
+        retry=RetryPolicy(
+            t["retry"]["retries"],
+            None if b is None else Backoff(b["delay_s"], b["factor"], b["max_delay_s"]),
+        ),
+        interruptible=None
+        if t["interruptible"] is None
+        else InterruptPolicy(t["interruptible"]["max_interruptions"]),
+        checkpoint=None if t["checkpoint"] is None else CheckpointPolicy(t["checkpoint"]["keep"]),
+        resources=Resources(
+            t["resources"]["cpu_millicores"], t["resources"]["memory_bytes"], t["resources"]["gpu"]
+        ),
+        timeout_s=t["timeout_s"],
+        after=tuple(t["after"]),
+        when=None if t["when"] is None else parse_template(t["when"]),
+        foreach=None if t["foreach"] is None else parse_template(t["foreach"]),
+        cache=None if t["cache"] is None else CachePolicy(t["cache"]["version"]),
+        env=tuple(sorted(t["env"].items())),
+        secrets=tuple(Secret(s["name"], s["key"], s["env"]) for s in t["secrets"]),
+    )
+
+
 def from_json(text: str) -> Workflow:
     """Read the JSON form back (the inverse of `to_json`, spans aside)."""
     data = json.loads(text)
@@ -400,47 +441,7 @@ def from_json(text: str) -> Workflow:
     if version != IR_VERSION:
         raise IRVersionError(f"IR version {version!r} is not supported (this tether reads {IR_VERSION})")
     wf = data["workflow"]
-    tasks = []
-    for t in wf["tasks"]:
-        container = None
-        if "container" in t:
-            c = t["container"]
-            container = Container(
-                c["image"],
-                tuple(_expr_from_json(e) for e in c["command"]),
-                tuple(_expr_from_json(e) for e in c["args"]),
-            )
-        b = t["retry"]["backoff"]
-        tasks.append(
-            Task(
-                name=t["name"],
-                python=t.get("python"),
-                container=container,
-                image=t["image"],
-                inputs=tuple(
-                    Binding(name, parse_type(v["type"]), _expr_from_json(v)) for name, v in t["inputs"].items()
-                ),
-                outputs=tuple(Output(name, parse_type(ty)) for name, ty in t["outputs"].items()),
-                retry=RetryPolicy(
-                    t["retry"]["retries"],
-                    None if b is None else Backoff(b["delay_s"], b["factor"], b["max_delay_s"]),
-                ),
-                interruptible=None
-                if t["interruptible"] is None
-                else InterruptPolicy(t["interruptible"]["max_interruptions"]),
-                checkpoint=None if t["checkpoint"] is None else CheckpointPolicy(t["checkpoint"]["keep"]),
-                resources=Resources(
-                    t["resources"]["cpu_millicores"], t["resources"]["memory_bytes"], t["resources"]["gpu"]
-                ),
-                timeout_s=t["timeout_s"],
-                after=tuple(t["after"]),
-                when=None if t["when"] is None else parse_template(t["when"]),
-                foreach=None if t["foreach"] is None else parse_template(t["foreach"]),
-                cache=None if t["cache"] is None else CachePolicy(t["cache"]["version"]),
-                env=tuple(sorted(t["env"].items())),
-                secrets=tuple(Secret(s["name"], s["key"], s["env"]) for s in t["secrets"]),
-            )
-        )
+    tasks = [task_from_dict(t) for t in wf["tasks"]]
     return Workflow(
         name=wf["name"],
         description=wf["description"],
@@ -477,6 +478,8 @@ __all__ = [
     "WorkflowOutput",
     "canonical",
     "from_json",
+    "task_from_dict",
+    "task_to_dict",
     "to_json",
     "topological_order",
 ]
