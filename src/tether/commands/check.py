@@ -70,27 +70,38 @@ def load_reporting(spec: str, color: bool) -> LoadResult | None:
     from ..compiler.load import load
 
     try:
-        with gc_paused():
+        with compiling():
             return load(spec)
     except Exception as exc:  # the boundary: a user never sees a traceback
         print_internal_error(spec, exc, color)
         return None
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a spec is compiled (a process-wide switch, so
-    only the CLI flips it, never a library call).
+COMPOSE_THREAD_STACK = 256 << 20
+"""New threads' stack while a spec is compiled: the YAML reader composes a big spec on a thread
+of its own, and 256 MiB (virtual memory, touched lazily) holds 256k nesting levels."""
 
-    A 10,000-task spec allocates millions of long-lived objects (YAML nodes, IR values) and no
-    reference cycles, so each automatic collection re-scans them all for nothing: pausing it
-    halves the time of compiling and validating.
+
+@contextmanager
+def compiling() -> Iterator[None]:
+    """Process-wide switches for compiling a spec, flipped only here in the CLI, never inside a
+    library call, and put back afterwards.
+
+    - The cyclic garbage collector is paused: a 10,000-task spec allocates millions of
+      long-lived objects (YAML nodes, IR values) and no reference cycles, so each automatic
+      collection re-scans them all for nothing; pausing it halves compile time.
+    - New threads get a big stack, so the YAML reader can compose a large spec without the
+      extra pass that measures its depth first (tether.compiler.yaml.nodes._compose).
     """
+    import threading
+
     enabled = gc.isenabled()
     gc.disable()
+    previous_stack = threading.stack_size(COMPOSE_THREAD_STACK)
     try:
         yield
     finally:
+        threading.stack_size(previous_stack)
         if enabled:
             gc.enable()
 

@@ -93,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
         values = resolve(workflow, given)
     else:
         from ..compiler.load import load
-        from .check import gc_paused
+        from .check import compiling
 
-        with gc_paused():
+        with compiling():
             loaded = load(args.spec)
         _print_diagnostics(loaded)
         if loaded.workflow is None:

@@ -36,6 +36,10 @@ MISSING = object()
 _MAIN_STACK_LEVELS = 10_000
 """Nesting libyaml's composer can take on the main thread. It recurses in C (about 500 bytes of
 stack per level, measured), so a hostile file nested 50,000 deep would crash the interpreter."""
+_STACK_PER_LEVEL = 1024
+"""C stack one nesting level may take in libyaml's composer, with a 2x margin."""
+_DEFAULT_THREAD_STACK = 8 << 20
+"""A new thread's stack when nobody set one (Linux's usual RLIMIT_STACK)."""
 LITERAL_DEPTH = 64
 """Deepest literal value (lists in lists...) a spec may hold; keeps every later walk recursion-safe."""
 
@@ -59,10 +63,11 @@ def _compose(text: str) -> Node | None:
     """`yaml.compose` that cannot overflow the C stack, whatever the input.
 
     Every nesting level needs one of `[ { - : ?`, so their count bounds the depth. Ordinary
-    specs are composed directly; for bigger ones the exact depth is measured first from the
-    event stream (no recursion), and a document deeper than the calling thread's stack can
-    compose is refused as a diagnostic. No process-wide switch (thread stack size) is touched:
-    a library call must not change them.
+    specs are composed directly. Bigger ones are composed on a thread of their own, whose stack
+    is whatever the process gives new threads: the CLI raises that while it compiles
+    (`tether.commands.check.compiling`), since a library call must not flip process-wide switches. Only when
+    the bound exceeds what that stack holds is the exact depth measured from the event stream
+    (no recursion), and a document deeper than the stack is refused as a diagnostic.
     """
     bound = sum(text.count(c) for c in "[{-:?") + 1
     if bound <= _MAIN_STACK_LEVELS:
@@ -70,8 +75,26 @@ def _compose(text: str) -> Node | None:
     run = _OPENER_RUN.search(text)  # libyaml is quadratic in flow depth: refuse the cheap attack fast
     if run is not None:
         raise _TooDeep(run.group(0).count("[") + run.group(0).count("{"))
-    _nesting_depth(text, _MAIN_STACK_LEVELS)  # raises _TooDeep past the limit
-    return yaml.compose(text, Loader=_loader())
+    import threading
+
+    levels = (threading.stack_size() or _DEFAULT_THREAD_STACK) // _STACK_PER_LEVEL
+    if bound > levels:
+        _nesting_depth(text, levels)  # raises _TooDeep past what the thread's stack holds
+    outcome: list[Any] = []
+
+    def compose() -> None:
+        try:
+            outcome.append((True, yaml.compose(text, Loader=_loader())))
+        except BaseException as exc:  # handed to the calling thread below
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=compose, name="tether-yaml-compose", daemon=True)
+    worker.start()
+    worker.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
 
 
 def _nesting_depth(text: str, limit: int) -> int:
