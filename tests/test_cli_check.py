@@ -209,17 +209,17 @@ def test_compile_is_byte_for_byte_deterministic(specs: dict[str, Path], tether_e
 
 def test_compile_check_detects_stale_output(specs: dict[str, Path], tether_env: dict[str, str]) -> None:
     cwd = specs["good"].parent
-    written = tether(["compile", "good.yaml", "-o", "out/ir.json"], tether_env, cwd)
+    written = tether(["compile", "good.yaml", "-o", "out"], tether_env, cwd)
     assert written.returncode == 0 and written.stdout == ""
-    fresh = tether(["compile", "good.yaml", "-o", "out/ir.json", "--check"], tether_env, cwd)
+    fresh = tether(["compile", "good.yaml", "-o", "out", "--check"], tether_env, cwd)
     assert fresh.returncode == 0
-    assert fresh.stderr == "out/ir.json: up to date\n"
+    assert fresh.stderr == "out: up to date (1 file)\n"
     (cwd / "good.yaml").write_text(GOOD.replace("retries: 3", "retries: 4"), encoding="utf-8")
-    stale = tether(["compile", "good.yaml", "-o", "out/ir.json", "--check"], tether_env, cwd)
+    stale = tether(["compile", "good.yaml", "-o", "out", "--check"], tether_env, cwd)
     assert stale.returncode == 1
     assert '-          "retries": 3\n+          "retries": 4\n' in stale.stdout
-    assert stale.stderr == "out/ir.json is stale: run 'tether compile good.yaml --target ir -o out/ir.json'\n"
-    assert (cwd / "out" / "ir.json").read_text().count('"retries": 3') == 1  # --check never writes
+    assert stale.stderr == "out/small.json is stale\nrun 'tether compile good.yaml --target ir -o out' to update\n"
+    assert (cwd / "out" / "small.json").read_text().count('"retries": 3') == 1  # --check never writes
 
 
 def test_compile_refuses_a_broken_spec(specs: dict[str, Path], tether_env: dict[str, str]) -> None:

@@ -80,7 +80,8 @@ def _workflow() -> ir.Workflow:
     )
     prep = ir.Task(
         name="prep",
-        container=ir.Container("alpine:3.20", (Literal("sh"),), (Literal("-c"), parse_template("echo ${{ item }}"))),
+        image="alpine:3.20",
+        container=ir.Container((Literal("sh"),), (Literal("-c"), parse_template("echo ${{ item }}"))),
         inputs=(),
         outputs=(ir.Output("result", STR),),
         foreach=parse_template("${{ inputs.shards }}"),

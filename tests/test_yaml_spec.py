@@ -141,7 +141,7 @@ def test_container_task_with_expressions_in_its_words() -> None:
 """
     )
     container = wf.tasks[0].container
-    assert container is not None and container.image == "alpine:3"
+    assert container is not None and wf.tasks[0].image == "alpine:3"
     assert container.command[0] == Literal("echo") and container.command[2] == Literal("3")
     assert isinstance(container.command[1], Interp)
 

@@ -50,12 +50,19 @@ class Diagnostics:
     """An ordered collector; the one mutable object a compilation threads through."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    unsupported_level: Severity = Severity.ERROR
+    """The severity of `unsupported` diagnostics: the CLI's `--unsupported=error|warn`."""
 
     def error(self, code: str, message: str, span: Span | None = None, hint: str | None = None) -> None:
         self.items.append(Diagnostic(code, message, span, hint, Severity.ERROR))
 
     def warning(self, code: str, message: str, span: Span | None = None, hint: str | None = None) -> None:
         self.items.append(Diagnostic(code, message, span, hint, Severity.WARNING))
+
+    def unsupported(self, message: str, span: Span | None = None, hint: str | None = None, code: str = "E410") -> None:
+        """A feature the target cannot express. An error by default; `--unsupported=warn`
+        lets a user compile anyway, knowing the manifest drops that feature."""
+        self.items.append(Diagnostic(code, message, span, hint, self.unsupported_level))
 
     def add(self, diagnostic: Diagnostic) -> None:
         self.items.append(diagnostic)

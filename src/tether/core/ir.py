@@ -94,9 +94,8 @@ class Secret:
 
 @dataclass(frozen=True)
 class Container:
-    """A container task's command. `image` may be None when the task or defaults give one."""
+    """A container task's command; its image is the task's (`Task.image`, resolved once)."""
 
-    image: str | None
     command: tuple[Expr, ...] = ()
     args: tuple[Expr, ...] = ()
 
@@ -128,6 +127,8 @@ class Task:
     python: str | None = None  # "module:function"
     container: Container | None = None
     image: str | None = None
+    """The one image the task runs in: the container's, else the task's, else the spec's
+    defaults (resolved by the front end); a compile profile's default image fills the rest."""
     inputs: tuple[Binding, ...] = ()
     outputs: tuple[Output, ...] = ()
     retry: RetryPolicy = RetryPolicy()
@@ -325,7 +326,6 @@ def task_to_dict(task: Task) -> dict[str, Any]:
         out["python"] = task.python
     if task.container is not None:
         out["container"] = {
-            "image": task.container.image,
             "command": [_expr_json(e) for e in task.container.command],
             "args": [_expr_json(e) for e in task.container.args],
         }
@@ -399,7 +399,6 @@ def task_from_dict(t: Mapping[str, Any]) -> Task:
     if "container" in t:
         c = t["container"]
         container = Container(
-            c["image"],
             tuple(_expr_from_json(e) for e in c["command"]),
             tuple(_expr_from_json(e) for e in c["args"]),
         )

@@ -121,7 +121,7 @@ def _argument(expr: Expr, params: Mapping[str, Any]) -> str:
 def _runs(task: Task, params: Mapping[str, Any], width: int = 120) -> str:
     if task.container is None:
         return f"python {task.python}"
-    image = task.container.image or task.image or "(no image)"
+    image = task.image or "(no image)"
     words = [_argument(expr, params) for expr in (*task.container.command, *task.container.args)]
     shown = shlex.join(words).replace("\n", "\\n")  # a multi-line script stays on one line
     if len(shown) > width:
