@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run a workflow on this machine"),
     "logs": ("logs", "show the logs of a run, or of one node of it"),
     "exec": ("exec_", "run one task attempt (the entrypoint every backend calls)"),
+    "submit": ("submit", "register a workflow's AWS Batch job definitions and submit its jobs"),
 }
 
 
