@@ -26,9 +26,14 @@ from tether.core.expr import (
 
 SETTINGS = settings(deadline=None, max_examples=150)  # the first example also builds the lark parser
 KEYWORDS = {"and", "or", "not", "true", "false", "null"}
-names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
-task_names = st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,4})?", fullmatch=True).filter(
-    lambda n: n.split("-")[0] not in KEYWORDS
+# Input and output names are identifiers, keywords included (`inputs.not` is unambiguous after
+# the '.'); task names are DNS-1123 labels: leading digits, hyphens, keyword prefixes.
+names = st.one_of(
+    st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True), st.sampled_from(sorted(KEYWORDS | {"true1", "or_"}))
+)
+task_names = st.one_of(
+    st.from_regex(r"[a-z0-9]([-a-z0-9]{0,6}[a-z0-9])?", fullmatch=True),
+    st.sampled_from(sorted(KEYWORDS | {"9a", "123", "not-ready", "true1", "null-x"})),
 )
 steps = st.one_of(st.integers(-3, 50), st.text(max_size=6))
 paths = st.lists(steps, max_size=3).map(tuple)
@@ -105,6 +110,11 @@ def test_canonical_spelling(text: str, expected: str) -> None:
 def test_reference_columns_point_into_the_text() -> None:
     expr = parse_expr("inputs.x == 1 and tasks.train.outputs.loss < 0.5")
     assert [(r.root, r.column) for r in refs(expr)] == [("inputs", 1), ("tasks", 19)]
+    multi_line = parse_expr("inputs.x == 1 and\n  tasks.train.outputs.loss < 0.5")  # offsets, not lark's line columns
+    assert [r.column for r in refs(multi_line)] == [1, 21]
+    with pytest.raises(ExprSyntaxError) as caught:
+        parse_expr("inputs.x and\n  + 1")
+    assert caught.value.column == len("inputs.x and\n  ") + 1
 
 
 def test_template_error_columns_are_relative_to_the_whole_string() -> None:
@@ -122,6 +132,8 @@ def test_template_error_columns_are_relative_to_the_whole_string() -> None:
         ("tasks.train.result", "a task reference is tasks.TASK.outputs.NAME"),
         ("inputs.x ==", "unexpected end of expression"),
         ("a == b == c", "unexpected '=='"),
+        ("item.0", "'.0' is not a key name"),
+        ("tasks.a.outputs", "a task reference is tasks.TASK.outputs.NAME"),
     ],
 )
 def test_syntax_errors(text: str, message: str) -> None:

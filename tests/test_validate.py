@@ -166,8 +166,8 @@ def test_names_and_duplicates_from_a_python_built_workflow() -> None:
             task("env", env=(("AWS_BATCH_X", "1"), ("1BAD", "2")), secrets=(),
                  outputs=(Output("ok", T("int")), Output("ok", T("int")))),
             Task("neither"),
-            Task("both", python="m:f", container=Container("alpine")),
-            Task("no-image", container=Container(None, (Literal("true"),))),
+            Task("both", python="m:f", container=Container(), image="alpine"),
+            Task("no-image", container=Container((Literal("true"),))),
             task("negative", retry=RetryPolicy(-1)),
         ),
     )
@@ -220,3 +220,77 @@ def test_clean_validation_never_imports_networkx() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["False", "True"]
 
+
+
+# ---------------------------------------------------------------------------- repeated references
+
+_REPEAT_SPEC = """apiVersion: tether/v1
+kind: Workflow
+metadata: {{name: wf}}
+spec:
+  inputs:
+    x: {{type: int, default: 1}}
+  tasks:
+    a:
+      python: m:f
+      inputs:
+        plain:
+          type: str
+          value: {plain}
+        single:
+          type: str
+          value: '{quoted}'
+"""
+
+
+def _repeat_diagnostics(count: int):  # type: ignore[no-untyped-def]
+    from tether.compiler.yaml.spec import compile_yaml_text
+
+    value = "-".join(["${{ inputs.y.k }}"] * count)
+    diags = Diagnostics()
+    workflow = compile_yaml_text(_REPEAT_SPEC.format(plain=value, quoted=value.replace("-", "''")), "spec.yaml", diags)
+    assert workflow is not None
+    validate(workflow, diags)
+    return list(diags)
+
+
+def test_each_occurrence_of_a_repeated_reference_gets_its_own_caret() -> None:
+    found = _repeat_diagnostics(3)
+    assert [d.code for d in found] == ["E302"] * 6
+    plain_line, quoted_line = (13, 16)
+    start = len("          value: ") + 1
+    step = len("${{ inputs.y.k }}-")
+    # The caret covers `inputs.y.k` in each `${{ }}`, in the plain scalar and in the quoted one
+    # (where each '' before it shifts the source column by one more).
+    assert [(d.span.line, d.span.col, d.span.end_col) for d in found if d.span.line == plain_line] == [
+        (plain_line, start + 4 + i * step, start + 4 + i * step + len("inputs.y.k")) for i in range(3)
+    ]
+    qstart = len("          value: '") + 1
+    assert [d.span.col for d in found if d.span.line == quoted_line] == [qstart + 4 + i * (step + 1) for i in range(3)]
+
+
+def _line_events(count: int) -> int:
+    """Python lines executed to compile, validate and locate `count` repeated references."""
+    _repeat_diagnostics(count)  # warm caches and lazy imports, so both runs pay the same fixed cost
+    lines = 0
+
+    def tracer(frame, event, arg):  # type: ignore[no-untyped-def]
+        nonlocal lines
+        if event == "line":
+            lines += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        found = _repeat_diagnostics(count)
+    finally:
+        sys.settrace(None)
+    assert len(found) == 2 * count and len({d.span for d in found}) == 2 * count
+    return lines
+
+
+def test_reporting_repeated_references_is_linear() -> None:
+    """200 repeats once took 25 s (each caret re-mapped the whole string, for every caret).
+    Counted in executed lines, not seconds: 4x the references may cost at most 6x the work
+    (it was 64x)."""
+    assert _line_events(200) < 6 * _line_events(50)

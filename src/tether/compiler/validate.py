@@ -17,11 +17,11 @@ Error codes (stable; every code has a golden test under tests/diagnostics/):
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Optional
 
 from ..core.diagnostics import Diagnostics, Span, did_you_mean
 from ..core.ir import Binding, Task, Workflow, WorkflowInput, WorkflowOutput
-from ..core.expr import BinOp, Expr, Interp, ListExpr, Literal, Not, Ref, plain_value, refs, unparse, unparse_ref
+from ..core.expr import BinOp, Expr, Generator, Interp, ListExpr, Literal, Not, Ref, plain_value, unparse, unparse_ref
 from ..core.placeholders import ERROR_TYPE, INVALID, evolve
 from ..core.types import BOOL, STR, Type, accepts_value, is_assignable, list_of, type_of_literal
 
@@ -198,7 +198,7 @@ class _Validator:
                 "E115", f"task '{task.name}' has both 'python' and 'container'", task.span_of("container"),
                 "a task runs either a Python function or a container command; split it in two",
             )
-        elif task.container is not None and not task.container.image and not task.image:
+        elif task.container is not None and not task.image:
             self.error(
                 "E115", f"container task '{task.name}' has no image", task.span_of("container"),
                 "set container.image, the task's image, or spec.defaults.image",
@@ -353,44 +353,9 @@ class _Validator:
 
     def infer(self, expr: Expr, task: Task | None, key: str, item_type: Type | None, span: Span | None = None) -> Type | None:
         """The type of an expression; None when unknown (an error was reported, or already was)."""
-        where = _At(task, key, span)
         if isinstance(expr, Ref):  # the common case, kept free of the walk's set-up
             return self.ref_type(expr, task, key, item_type, _At(task, key, span, 0))
-        ref_index = {id(ref): i for i, ref in enumerate(refs(expr))}
-
-        def ref_span(ref: Ref) -> _At:
-            return _At(task, key, span, ref_index.get(id(ref), 0))
-
-        def walk(e: Expr) -> Type | None:
-            if isinstance(e, Literal):
-                if e.value is INVALID:
-                    return None
-                literal_type = type_of_literal(plain_value(e.value))
-                if literal_type is None:
-                    self.error("E209", f"cannot infer the type of {_show(plain_value(e.value))}", where, "lists must hold one type")
-                return literal_type
-            if isinstance(e, Ref):
-                return self.ref_type(e, task, key, item_type, ref_span(e))
-            if isinstance(e, Not):
-                operand = walk(e.operand)
-                if operand is not None and operand != BOOL:
-                    self.error("E206", f"'not' needs a bool, not {operand}", where, f"in {_quote(e)}")
-                return BOOL
-            if isinstance(e, BinOp):
-                return self.binop_type(e, walk(e.left), walk(e.right), where)
-            if isinstance(e, ListExpr):
-                element_types = [walk(item) for item in e.items]
-                if any(t is None for t in element_types):
-                    return None
-                return _join_list(element_types, where, self, e)  # type: ignore[arg-type]
-            if isinstance(e, Interp):
-                for part in e.parts:
-                    if not isinstance(part, str):
-                        walk(part)
-                return STR
-            raise TypeError(f"not an expression: {e!r}")  # pragma: no cover
-
-        return walk(expr)
+        return _TypeInference(self, task, key, item_type, span).visit(expr)
 
     def binop_type(self, e: BinOp, left: Type | None, right: Type | None, where: _At) -> Type:
         if e.op in ("and", "or"):
@@ -551,6 +516,54 @@ class _At:
         if self.key:
             found = (spans.get(f"{self.key}@{self.ref}") if self.ref is not None else None) or spans.get(self.key)
         return found or self.fallback or self.task.span
+
+
+class _TypeInference(Generator[Optional[Type]]):
+    """The type of each node (None: unknown, already reported). References are numbered in the
+    order they are visited, which is source order (as `refs` gives them), so each occurrence of
+    a repeated reference gets its own span: 'inputs.x@0', 'inputs.x@1', ..."""
+
+    def __init__(self, validator: _Validator, task: Task | None, key: str, item_type: Type | None, span: Span | None):
+        super().__init__()
+        self.validator, self.task, self.key, self.item_type, self.span = validator, task, key, item_type, span
+        self.where = _At(task, key, span)
+        self.next_ref = 0
+
+    def literal(self, node: Literal) -> Type | None:
+        if node.value is INVALID:
+            return None
+        value = plain_value(node.value)
+        literal_type = type_of_literal(value)
+        if literal_type is None:
+            self.validator.error("E209", f"cannot infer the type of {_show(value)}", self.where, "lists must hold one type")
+        return literal_type
+
+    def ref(self, node: Ref) -> Type | None:
+        index, self.next_ref = self.next_ref, self.next_ref + 1
+        span = _At(self.task, self.key, self.span, index)
+        return self.validator.ref_type(node, self.task, self.key, self.item_type, span)
+
+    def not_(self, node: Not) -> Type | None:
+        operand = self.visit(node.operand)
+        if operand is not None and operand != BOOL:
+            self.validator.error("E206", f"'not' needs a bool, not {operand}", self.where, f"in {_quote(node)}")
+        return BOOL
+
+    def binop(self, node: BinOp) -> Type | None:
+        left = self.visit(node.left)
+        return self.validator.binop_type(node, left, self.visit(node.right), self.where)
+
+    def list_expr(self, node: ListExpr) -> Type | None:
+        element_types = [self.visit(item) for item in node.items]
+        if any(t is None for t in element_types):
+            return None
+        return _join_list(element_types, self.where, self.validator, node)  # type: ignore[arg-type]
+
+    def interp(self, node: Interp) -> Type | None:
+        for part in node.parts:
+            if not isinstance(part, str):
+                self.visit(part)
+        return STR
 
 
 def _rotate(cycle: list[str]) -> list[str]:

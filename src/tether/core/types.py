@@ -13,7 +13,11 @@ from functools import lru_cache
 
 SCALARS = ("int", "float", "bool", "str", "file", "dir")
 
-_GRAMMAR = r"""
+# The tokens the grammar and the fast path (`_parse_well_formed`) share, so they cannot drift.
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_BLANKS = " "  # the only white space a type may hold ("list[\tint]" is refused by both)
+
+_GRAMMAR = rf"""
 ?start: type
 type: base OPTIONAL?
 ?base: scalar | list_ | dict_
@@ -21,8 +25,8 @@ scalar: NAME
 list_: "list" "[" type "]"
 dict_: "dict" "[" type "," type "]"
 OPTIONAL: "?"
-NAME: /[A-Za-z_][A-Za-z0-9_]*/
-%ignore " "
+NAME: /{_NAME}/
+%ignore /[{_BLANKS}]+/
 """
 
 
@@ -83,7 +87,7 @@ def _parser():  # type: ignore[no-untyped-def]
     return build_lalr(_GRAMMAR, maybe_placeholders=False)
 
 
-_WELL_FORMED = re.compile(r"(list|dict)\[(.*)\]$|([a-z]+)$")
+_WELL_FORMED = re.compile(rf"(list|dict)\[(.*)\]|({_NAME})", re.S)
 
 
 def _parse_well_formed(text: str) -> Type | None:
@@ -92,11 +96,11 @@ def _parse_well_formed(text: str) -> Type | None:
     Only returns a type when the whole text is valid; anything doubtful, including every
     error, goes to the lark grammar, which stays the definition of the language.
     """
-    text = text.strip()
+    text = text.strip(_BLANKS)
     optional = text.endswith("?")
     if optional:
-        text = text[:-1].rstrip()
-    match = _WELL_FORMED.match(text)
+        text = text[:-1].rstrip(_BLANKS)
+    match = _WELL_FORMED.fullmatch(text)
     if match is None:
         return None
     if match.group(3) is not None:
@@ -106,7 +110,7 @@ def _parse_well_formed(text: str) -> Type | None:
         element = _parse_well_formed(inner)
         return None if element is None else Type("list", (element,), optional)
     key, comma, rest = inner.partition(",")
-    if not comma or key.strip() != "str":
+    if not comma or key.strip(_BLANKS) != "str":
         return None
     value = _parse_well_formed(rest)
     return None if value is None else Type("dict", (STR, value), optional)
@@ -125,20 +129,22 @@ def parse_type(text: str) -> Type:
         return well_formed
     from lark.exceptions import LarkError, UnexpectedInput
 
+    lead = len(text) - len(text.lstrip())  # white space around a type is ignored, as on the fast path
     try:
-        tree = _parser().parse(text)
+        tree = _parser().parse(stripped)
     except UnexpectedInput as exc:
-        column = max(getattr(exc, "column", 1), 1)
+        column = max(getattr(exc, "column", 1), 1) + lead
         raise TypeSyntaxError(f"invalid type {text!r}", column, _TYPE_HINT) from None
     except LarkError:
         raise TypeSyntaxError(f"invalid type {text!r}", 1, _TYPE_HINT) from None
-    return _build(tree, text)
+    return _build(tree, text, lead)
 
 
 _TYPE_HINT = "types are int, float, bool, str, file, dir, list[T], dict[str, T], and T? for optional"
 
 
-def _build(tree, text: str) -> Type:  # type: ignore[no-untyped-def]
+def _build(tree, text: str, lead: int = 0) -> Type:  # type: ignore[no-untyped-def]
+    """The Type of a parse tree; `lead` = columns of white space stripped before parsing."""
     base = tree.children[0]
     optional = len(tree.children) > 1
     rule = base.data
@@ -150,12 +156,12 @@ def _build(tree, text: str) -> Type:  # type: ignore[no-untyped-def]
 
             guess = did_you_mean(name, SCALARS + ("list", "dict"))
             hint = f"did you mean '{guess}'?" if guess else _TYPE_HINT
-            raise TypeSyntaxError(f"unknown type '{name}'", token.column, hint)
+            raise TypeSyntaxError(f"unknown type '{name}'", token.column + lead, hint)
         return Type(name, (), optional)
     if rule == "list_":
-        return Type("list", (_build(base.children[0], text),), optional)
-    key = _build(base.children[0], text)
-    value = _build(base.children[1], text)
+        return Type("list", (_build(base.children[0], text, lead),), optional)
+    key = _build(base.children[0], text, lead)
+    value = _build(base.children[1], text, lead)
     if key != STR:
         raise TypeSyntaxError(
             f"dict keys must be str, not {key}", 1, "JSON objects only have string keys: use dict[str, T]"
