@@ -52,7 +52,7 @@ def _task(name: str, *, python: str | None = None, container: ir.Container | Non
 
 
 def _command(script: str, *args: str) -> ir.Container:
-    return ir.Container(None, (Literal(sys.executable), Literal("-c")), (Literal(script), *(parse_template(a) if "${{" in a else Literal(a) for a in args)))
+    return ir.Container((Literal(sys.executable), Literal("-c")), (Literal(script), *(parse_template(a) if "${{" in a else Literal(a) for a in args)))
 
 
 def _create(
@@ -482,8 +482,8 @@ def test_container_failures_are_fatal_and_explained(memory_store: RunStore, caps
 def test_a_command_that_cannot_start_is_fatal(memory_store: RunStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     not_executable = tmp_path / "script.sh"
     not_executable.write_text("echo hi\n")
-    missing = ir.Container(None, (Literal("tether-no-such-command"),))
-    denied = ir.Container(None, (Literal(str(not_executable)),))
+    missing = ir.Container((Literal("tether-no-such-command"),))
+    denied = ir.Container((Literal(str(not_executable)),))
     run_id = _create(memory_store, _task("missing", container=missing), _task("denied", container=denied))
     assert run_attempt(memory_store, run_id, "missing", 1) == 1
     assert "command 'tether-no-such-command' of missing is not on PATH on this machine" in capsys.readouterr().err
@@ -503,3 +503,94 @@ def test_a_secret_quoted_in_an_error_is_masked_in_the_journal_and_the_log(
     assert "ValueError: the server refused token ***" in err and secret_value not in err
     [attempt] = memory_store.attempts(run_id, "leaky")
     assert attempt.message == "ValueError: the server refused token *** (only tether.RecoverableError is retried)"
+
+
+# ---------------------------------------------------------------------------- cluster mode (--task)
+
+
+def _cluster_workflow() -> ir.Workflow:
+    """square[i] over inputs.xs (when inputs.go), total over its list; `flaky` fails recoverably."""
+    square = _task("square", python="exec_steps:square", inputs={"x": ("int", "${{ item }}")}, outputs={"result": "int"})
+    square = ir.Task(**{**square.__dict__, "foreach": parse_template("${{ inputs.xs }}"), "when": parse_template("${{ inputs.go }}")})
+    total = _task("total", python="exec_steps:total", inputs={"values": ("list[int]", "${{ tasks.square.outputs.result }}")}, outputs={"result": "int"})
+    flaky = _task("flaky", python="exec_steps:flaky", outputs={"result": "int"}, retry=ir.RetryPolicy(1))
+    inputs = (ir.WorkflowInput("go", parse_type("bool"), True, True), ir.WorkflowInput("xs", parse_type("list[int]"), True, [1, 2, 3]))
+    return ir.Workflow("cluster-test", (square, total, flaky), inputs)
+
+
+def _cluster_exec(store: RunStore, run_id: str, node: str, task: str, tether_env: dict[str, str], cwd: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    from tether.core.task_codec import encode_task
+
+    workflow = _cluster_workflow()
+    payload = encode_task(workflow.task(task), workflow)  # type: ignore[arg-type]
+    argv = [sys.executable, "-m", "tether", "exec", "--store", store.uri, "--run", run_id, "--node", node, "--task", payload, *extra]
+    environment = {**tether_env, "PYTHONPATH": os.pathsep.join([tether_env["PYTHONPATH"], TASKS_DIR]), **(env or {})}
+    return subprocess.run(argv, env=environment, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_cluster_decide_then_items_then_the_fan_in_with_no_run_record(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path) -> None:
+    decided = _cluster_exec(disk_store, "c1", "square", "square", tether_env, tmp_path, "--decide", "--outputs-dir", str(tmp_path / "d"), "--value", "inputs.xs=[4,5]")
+    assert decided.returncode == 0, decided.stderr
+    assert [(tmp_path / "d" / f).read_text() for f in ("when", "count", "items")] == ["true", "2", '[{"i":0,"v":4},{"i":1,"v":5}]']
+    # A Batch array child: --node square + AWS_BATCH_JOB_ARRAY_INDEX; the item comes from the verdict.
+    for i in (0, 1):
+        done = _cluster_exec(disk_store, "c1", "square", "square", tether_env, tmp_path, "--outputs-dir", str(tmp_path / f"s{i}"), env={"AWS_BATCH_JOB_ARRAY_INDEX": str(i)})
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "s1" / "result").read_text() == "25"
+    fan_in = _cluster_exec(disk_store, "c1", "total", "total", tether_env, tmp_path, "--outputs-dir", str(tmp_path / "t"), "--retries", "0")
+    assert fan_in.returncode == 0, fan_in.stderr
+    assert (tmp_path / "t" / "result").read_text() == "41" and disk_store.read_outputs("c1", "total") == {"result": 41}
+    assert disk_store.load_run  # no run.json: the first exec recorded a cluster run instead
+    assert not (Path(disk_store.root) / "runs" / "c1" / "run.json").exists()
+    assert (Path(disk_store.root) / "runs" / "c1" / "cluster.json").exists()
+
+
+def test_cluster_engine_values_win_and_a_false_when_skips_everything_downstream(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path) -> None:
+    item = _cluster_exec(disk_store, "c2", "square[0]", "square", tether_env, tmp_path, "--value", "item=7", "--outputs-dir", str(tmp_path / "o"))
+    assert item.returncode == 0, item.stderr
+    assert (tmp_path / "o" / "result").read_text() == "49"
+    skipped = _cluster_exec(disk_store, "c3", "square[0]", "square", tether_env, tmp_path, "--value", "inputs.go=false", "--outputs-dir", str(tmp_path / "k"))
+    assert skipped.returncode == 0 and not (tmp_path / "k").exists()
+    assert disk_store.read_skipped("c3", "square") is not None and disk_store.attempts("c3", "square[0]") == []
+    downstream = _cluster_exec(disk_store, "c3", "total", "total", tether_env, tmp_path, "--outputs-dir", str(tmp_path / "t"))
+    assert downstream.returncode == 0 and "skipped" in downstream.stderr and not (tmp_path / "t").exists()
+
+
+def test_cluster_retries_is_zero_based_and_the_budget_comes_from_the_journal(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path) -> None:
+    codes = [_cluster_exec(disk_store, "c4", "flaky", "flaky", tether_env, tmp_path, "--retries", str(n)).returncode for n in (0, 1)]
+    assert codes == [75, 1]  # retries: 1 -> the second recoverable failure is fatal
+    assert [a.number for a in disk_store.attempts("c4", "flaky")] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("--input", "nope=1"), "has no input 'nope'"),
+        (("--value", "tasks.x.outputs=1"), "not a reference"),
+        (("--input", "values=[1,"), "is not a list[int] value"),
+    ],
+)
+def test_cluster_usage_errors_record_nothing(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path, extra: tuple[str, ...], message: str) -> None:
+    result = _cluster_exec(disk_store, "c5", "total", "total", tether_env, tmp_path, *extra)
+    assert result.returncode == 2 and message in result.stderr
+    assert disk_store.list_runs() == []
+
+
+def test_cluster_a_damaged_payload_is_a_usage_error(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "tether", "exec", "--store", disk_store.uri, "--run", "c6", "--node", "total", "--task", "z1:AAAA"]
+    result = subprocess.run(argv, env=tether_env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "payload" in result.stderr
+
+
+def test_conditional_create_keeps_the_first_writer(disk_store: RunStore, memory_store: RunStore) -> None:
+    for store in (disk_store, memory_store):
+        first = store.record_decision("r", "t", {"when": True, "items": [1]})
+        second = store.record_decision("r", "t", {"when": False, "items": None})
+        assert first == second == {"when": True, "items": [1]} == store.read_decision("r", "t")
+
+
+def test_conditional_create_on_s3_keeps_the_first_writer(s3_bucket: tuple[str, dict]) -> None:
+    bucket, options = s3_bucket
+    store = RunStore(f"{bucket}/store", options)
+    assert store.ensure_cluster_run("r", "wf-a", "a")["workflow"] == "wf-a"
+    assert store.ensure_cluster_run("r", "wf-b", "b")["workflow"] == "wf-a"

@@ -98,9 +98,12 @@ class _Ending:
 
 
 def resolve_attempt_number(store: "RunStore", run_id: str, node_id: str, given: int | None) -> int:
-    """--attempt, else TETHER_ATTEMPT, else AWS_BATCH_JOB_ATTEMPT, else one past the journal.
+    """--attempt (or --retries + 1), else TETHER_ATTEMPT, else AWS_BATCH_JOB_ATTEMPT, else one
+    past the journal.
 
-    Argo passes `{{retries}}`+1 explicitly; AWS Batch sets AWS_BATCH_JOB_ATTEMPT (1-based).
+    Argo passes `--retries {{retries}}` (0-based, it cannot add one); AWS Batch sets
+    AWS_BATCH_JOB_ATTEMPT (1-based):
+    https://docs.aws.amazon.com/batch/latest/userguide/job_env_vars.html
     """
     if given is not None:
         return given
@@ -114,7 +117,9 @@ def resolve_attempt_number(store: "RunStore", run_id: str, node_id: str, given: 
     return (attempts[-1].number if attempts else 0) + 1
 
 
-def run_attempt(store: "RunStore", run_id: str, node_id: str, attempt: int | None = None) -> int:
+def run_attempt(
+    store: "RunStore", run_id: str, node_id: str, attempt: int | None = None, outputs_dir: str | None = None
+) -> int:
     """Run one attempt of `node_id` and return its exit code (see the module docstring).
 
     Installs its own SIGTERM handler (restored on return), so it is safe to call in a freshly
@@ -138,7 +143,8 @@ def run_attempt(store: "RunStore", run_id: str, node_id: str, attempt: int | Non
         return _usage_error(str(exc))
     if number < 1:
         return _usage_error(f"attempt numbers start at 1, got {number}")
-    return _Attempt(store, record, run_id, node_id, task, index, number).run()
+    values = ValueResolver(store, run_id, record.workflow, record.params)
+    return _Attempt(store, values, run_id, node_id, task, index, number, record.code_paths, None, outputs_dir).run()
 
 
 def _usage_error(message: str) -> int:
@@ -152,15 +158,21 @@ class _Attempt:
     def __init__(
         self,
         store: "RunStore",
-        record: "RunRecord",
+        values: ValueResolver,
         run_id: str,
         node_id: str,
         task: "Task",
         index: int | None,
         number: int,
+        code_paths: tuple[str, ...] = (),
+        given: Mapping[str, Any] | None = None,
+        outputs_dir: str | None = None,
     ):
         self.store = store
-        self.record = record
+        self.values = values
+        self.code_paths = code_paths
+        self.given = given  # input values the engine passed (--input), decoded
+        self.outputs_dir = outputs_dir  # also write each output here as engine text (--outputs-dir)
         self.run_id = run_id
         self.node_id = node_id
         self.task = task
@@ -172,7 +184,12 @@ class _Attempt:
         self.secrets: tuple[str, ...] = ()  # values to mask in anything tether writes
 
     def run(self) -> int:
-        if self.store.read_outputs(self.run_id, self.node_id) is not None:
+        done = self.store.read_outputs(self.run_id, self.node_id)
+        if done is not None:
+            if self.outputs_dir is not None:  # the engine retried a pod that died after finishing
+                from .cluster import write_output_files
+
+                write_output_files(self.outputs_dir, self.task, done)
             print(f"tether: {self.node_id} already succeeded in run {self.run_id}; nothing to do", file=sys.stderr)
             return EXIT_SUCCESS
         with self.interruption.installed():
@@ -200,7 +217,7 @@ class _Attempt:
         keep = self.task.checkpoint.keep if self.task.checkpoint is not None else _default_keep()
         self.checkpoint = self.store.checkpoint(self.run_id, self.node_id, self.number, keep)
         try:
-            resolver = ValueResolver(self.store, self.run_id, self.record.workflow, self.record.params)
+            resolver = self.values
             has_item, item = resolve_item(resolver, self.task, self.index)
             env = task_environment(self.task, self.run_id, self.node_id, self.number)
             self.secrets = tuple(env[secret.env] for secret in self.task.secrets)
@@ -209,7 +226,7 @@ class _Attempt:
         try:
             if self.task.container is not None:
                 return self._run_container(resolver, has_item, item, env, budget)
-            inputs = resolve_task_inputs(resolver, self.task, has_item, item)
+            inputs = resolve_task_inputs(resolver, self.task, has_item, item, self.given)
             return self._run_python(inputs, env, budget)
         except InputError as exc:
             return self._fatal(str(exc))
@@ -221,7 +238,7 @@ class _Attempt:
 
         assert self.checkpoint is not None
         try:
-            function = _import_task(self.task.python or "", self.record.code_paths)
+            function = _import_task(self.task.python or "", self.code_paths)
         except Exception as exc:  # an ImportError, or anything the module raises at import
             self._print_user_traceback(exc)
             return self._fatal(f"cannot import {self.task.python}: {type(exc).__name__}: {exc}")
@@ -282,6 +299,13 @@ class _Attempt:
     # ------------------------------------------------------------------ endings
 
     def _success(self, outputs: Mapping[str, Any]) -> _Ending:
+        if self.outputs_dir is not None:  # before the store: outputs.json is the node's "done"
+            from .cluster import write_output_files
+
+            try:
+                write_output_files(self.outputs_dir, self.task, outputs)
+            except (OSError, ValueError) as exc:
+                return self._fatal(f"cannot write the outputs to {self.outputs_dir}: {exc}")
         self.store.write_outputs(self.run_id, self.node_id, outputs)
         return _Ending("success", EXIT_SUCCESS, "")
 
@@ -381,7 +405,7 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
 _TETHER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def exec_command(store_uri: str, run_id: str, node_id: str, attempt: int | None) -> int:
+def exec_command(store_uri: str, run_id: str, node_id: str, attempt: int | None, outputs_dir: str | None = None) -> int:
     """The body of `tether exec`: open the store and run the attempt."""
     from .store import RunStore
 
@@ -389,4 +413,4 @@ def exec_command(store_uri: str, run_id: str, node_id: str, attempt: int | None)
         store = RunStore(store_uri)
     except (StoreError, ValueError, ImportError) as exc:
         return _usage_error(f"cannot open the run store {store_uri}: {exc}")
-    return run_attempt(store, run_id, node_id, attempt)
+    return run_attempt(store, run_id, node_id, attempt, outputs_dir)

@@ -37,7 +37,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from ..core.expr import EvaluationError, Expr, Ref, evaluate, refs
+from ..core.expr import EvaluationError, Ref, evaluate, refs
+from ..core.graph import node_ids, skipping_upstream
 from ..core.ir import Task, Workflow
 from . import retry
 from .interrupts import InterruptRequest
@@ -121,7 +122,6 @@ class Executor:
     def __post_init__(self) -> None:
         self._groups = {t.name: TaskGroup(t) for t in self.workflow.tasks}
         self._upstream = {t.name: [u for u in t.upstream() if u in self._groups] for t in self.workflow.tasks}
-        self._data_upstream = {t.name: _data_upstream(t) for t in self.workflow.tasks}
         self._unexpanded = list(self._groups.values())  # pending tasks, in topological order
         self._stopping = False  # a fatal failure: no new work
         self._signalled: int | None = None  # Ctrl-C / SIGTERM: interrupt running attempts
@@ -252,8 +252,7 @@ class Executor:
         if self._stopping or any(s in (Status.FAILED, Status.STOPPED) for s in states):
             self._settle(group, Status.STOPPED, _NOT_STARTED)
             return True
-        reads = self._data_upstream[task.name]
-        skipped = sorted(u.task.name for u in upstream if u.task.name in reads and u.current_status() is Status.SKIPPED)
+        skipped = skipping_upstream(task, {u.task.name for u in upstream if u.current_status() is Status.SKIPPED})
         if skipped:
             self._settle(group, Status.SKIPPED, f"it reads outputs of skipped task {', '.join(skipped)}")
             return True
@@ -266,14 +265,12 @@ class Executor:
             self._settle(group, Status.FAILED, f"cannot evaluate its expressions: {exc}")
             self._stopping = True
             return True
-        if items is None:
-            group.nodes = [Node(task.name, task)]
-        elif not isinstance(items, list):
+        if task.foreach is not None and not isinstance(items, list):
             self._settle(group, Status.FAILED, f"`foreach` gave {type(items).__name__}, not a list")
             self._stopping = True
             return True
-        else:
-            group.nodes = [Node(f"{task.name}[{i}]", task) for i in range(len(items))]
+        group.nodes = [Node(node, task) for node in node_ids(task, None if items is None else len(items))]
+        if items is not None:
             if not items:
                 group.message = "foreach over an empty list: nothing to run"
                 self.reporter.note(f"{task.name}: {group.message}")
@@ -563,8 +560,3 @@ class Executor:
         duration = round(time.monotonic() - self._started, 3)
         return RunReport(self.run_id, status, outputs, nodes, duration, self._signalled)
 
-
-def _data_upstream(task: Task) -> set[str]:
-    """Tasks whose outputs this task reads (not those it merely comes `after`)."""
-    exprs: list[Expr] = list(task.expressions())
-    return {r.task for e in exprs for r in refs(e) if r.root == "tasks" and r.task is not None}

@@ -14,30 +14,18 @@ with a message naming the input instead of surfacing as a TypeError deep in user
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..core.expr import EvaluationError, Expr, Ref, evaluate, to_template
+from ..core.graph import parse_node_id
 
 if TYPE_CHECKING:
     from ..core.ir import Task, Workflow
     from ..core.types import Type
     from .store import RunStore
 
-_NODE_ID = re.compile(r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(?:\[(\d+)\])?$")
-
-
 class InputError(Exception):
     """An input could not be resolved or has the wrong type: the attempt fails as fatal."""
-
-
-def parse_node_id(node_id: str) -> tuple[str, int | None]:
-    """`train` -> ("train", None); `train[3]` -> ("train", 3). Raises ValueError otherwise."""
-    match = _NODE_ID.match(node_id)
-    if match is None:
-        raise ValueError(f"not a node id: {node_id!r} (expected TASK or TASK[i], e.g. train or train[3])")
-    index = match.group(3)
-    return match.group(1), None if index is None else int(index)
 
 
 def coerce(value: Any, target: "Type") -> Any:
@@ -118,24 +106,35 @@ class ValueResolver:
             raise InputError(f"upstream node {node_id} has no outputs in this run (it was skipped or has not succeeded)")
         return outputs
 
+    def item_at(self, task: "Task", index: int) -> Any:
+        """Item `index` of a foreach task's list (InputError when there is no such item)."""
+        items = self.foreach_items(task)
+        if index >= len(items):
+            raise InputError(f"{task.name}[{index}] does not exist: the foreach list has {len(items)} items")
+        return items[index]
+
     def resolver(self, item: Any, has_item: bool) -> Callable[[Ref], object]:
         def resolve(ref: Ref) -> object:
-            if ref.root == "inputs":
-                assert ref.name is not None
-                return self.workflow_input(ref.name)
-            if ref.root == "tasks":
-                assert ref.task is not None and ref.name is not None
-                outputs = self.task_outputs(ref.task)
-                if ref.name not in outputs:
-                    raise InputError(f"task {ref.task} has no output {ref.name!r}")
-                return outputs[ref.name]
-            if ref.root == "item":
-                if not has_item:
-                    raise InputError("`item` is only defined inside a foreach task")
-                return item
-            raise InputError(f"unknown reference root {ref.root!r}")
+            return self.value(ref, item, has_item)
 
         return resolve
+
+    def value(self, ref: Ref, item: Any, has_item: bool) -> object:
+        """The value of a reference's root (its path is applied by the evaluator)."""
+        if ref.root == "inputs":
+            assert ref.name is not None
+            return self.workflow_input(ref.name)
+        if ref.root == "tasks":
+            assert ref.task is not None and ref.name is not None
+            outputs = self.task_outputs(ref.task)
+            if ref.name not in outputs:
+                raise InputError(f"task {ref.task} has no output {ref.name!r}")
+            return outputs[ref.name]
+        if ref.root == "item":
+            if not has_item:
+                raise InputError("`item` is only defined inside a foreach task")
+            return item
+        raise InputError(f"unknown reference root {ref.root!r}")
 
     def evaluate(self, expr: Expr, item: Any, what: str, has_item: bool = False) -> Any:
         try:
@@ -152,17 +151,19 @@ def resolve_item(resolver: ValueResolver, task: "Task", index: int | None) -> tu
         return False, None
     if index is None:
         raise InputError(f"task {task.name} is a foreach task: run one of its items, e.g. {task.name}[0]")
-    items = resolver.foreach_items(task)
-    if index >= len(items):
-        raise InputError(f"{task.name}[{index}] does not exist: the foreach list has {len(items)} items")
-    return True, items[index]
+    return True, resolver.item_at(task, index)
 
 
-def resolve_task_inputs(resolver: ValueResolver, task: "Task", has_item: bool, item: Any) -> dict[str, Any]:
-    """Each declared input of `task`, evaluated and checked against its type."""
+def resolve_task_inputs(
+    resolver: ValueResolver, task: "Task", has_item: bool, item: Any, given: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Each declared input of `task`, evaluated (or as the engine `given` it) and type-checked."""
     values: dict[str, Any] = {}
     for binding in task.inputs:
         what = f"input {binding.name!r} of {task.name}"
-        value = resolver.evaluate(binding.value, item, what, has_item)
+        if given is not None and binding.name in given:
+            value = given[binding.name]
+        else:
+            value = resolver.evaluate(binding.value, item, what, has_item)
         values[binding.name] = value if binding.type is None else check_value(value, binding.type, what)
     return values

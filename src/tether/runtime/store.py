@@ -5,6 +5,9 @@ event is its own small immutable JSON object, so two writers never fight over on
 
     <root>/runs/<run_id>/run.json                          the compiled IR, params, spec, code paths
     <root>/runs/<run_id>/status.json                       the executor's view of the run
+    <root>/runs/<run_id>/cluster.json                      a cluster run: created by its first exec
+    <root>/runs/<run_id>/nodes/<task>/decision.json        `when` and `foreach` verdict, created once
+    <root>/runs/<run_id>/nodes/<task>/skipped.json         the task was skipped (no attempt ran)
     <root>/runs/<run_id>/nodes/<node>/outputs.json         written once, last: the node is done
     <root>/runs/<run_id>/nodes/<node>/journal/0001-start.json
     <root>/runs/<run_id>/nodes/<node>/journal/0001-end-<outcome>.json
@@ -17,6 +20,14 @@ fsspec treats brackets as glob characters and task names (DNS-1123 labels) never
 An end event's name carries its outcome, so the attempt itself ("interrupted", it got SIGTERM)
 and the executor that killed it ("timeout") can both record what they saw without overwriting
 each other; `attempts()` then keeps the most telling one (see `_OUTCOME_PRECEDENCE`).
+
+Records that several pods may race to write first (a cluster run's record, a task's decision)
+use a conditional create, so every reader sees the first writer's version: on a local disk a
+hard link of a finished temporary file (`os.link` fails if the name exists), on S3 a PUT with
+`If-None-Match: *` (s3fs `pipe_file(..., mode="create")`, which moto's server honours too), see
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html ; other fsspec
+filesystems get fsspec's own `mode="create"` (check-then-write: exclusive only where the
+filesystem makes it so, as memory:// does within one process).
 
 JSON records are written deterministically (sorted keys). On a local disk a record is written to
 a temporary name, fsynced and renamed into place, so a reader never sees half a file; on an
@@ -187,6 +198,28 @@ def _atomic_write_local(path: str, data: bytes) -> None:
     fsync_dir(directory)
 
 
+def _create_local(path: str, data: bytes) -> bool:
+    """Write `path` only if it does not exist: a whole temp file hard-linked into place."""
+    from .atomic import fsync_dir
+
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+    finally:
+        os.unlink(tmp)
+    fsync_dir(directory)
+    return True
+
+
 class RunStore:
     """One fsspec filesystem and a root path under which every run lives."""
 
@@ -196,6 +229,10 @@ class RunStore:
         self.uri = uri
         options = dict(storage_options) if storage_options is not None else store_options_from_env()
         self.storage_options: dict[str, Any] = options
+        if "://" in uri and not uri.startswith(("file://", "local://", "memory://")):
+            # Other processes write this store all the time: a cached listing (s3fs keeps one per
+            # directory) would hide their records, and even make reads of new objects fail.
+            options.setdefault("use_listings_cache", False)
         fs, root = url_to_fs(uri, **options)
         self.fs: AbstractFileSystem = fs
         self.root: str = root.rstrip("/")
@@ -225,6 +262,26 @@ class RunStore:
             _atomic_write_local(path, data)
         else:
             self.fs.pipe_file(path, data)
+
+    def _create_json(self, path: str, value: Any) -> Any:
+        """Create `path` with `value` unless it exists; return what the path holds afterwards."""
+        data = _dumps(value)
+        if self._local:
+            created = _create_local(path, data)
+        else:
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+                created = True
+            except (FileExistsError, OSError) as exc:
+                # s3fs reports the 412 of If-None-Match as an OSError (EINVAL) in some versions.
+                if isinstance(exc, FileExistsError) or "PreconditionFailed" in str(exc) or "412" in str(exc):
+                    created = False
+                else:
+                    raise
+        if created:
+            return value
+        existing = self._read_json(path)
+        return value if existing is None else existing
 
     def _read_json(self, path: str) -> Any | None:
         try:
@@ -287,6 +344,26 @@ class RunStore:
 
     def read_status(self, run_id: str) -> dict[str, Any] | None:
         return self._read_json(f"{self.run_path(run_id)}/status.json")
+
+    def ensure_cluster_run(self, run_id: str, workflow: str, started_by: str) -> dict[str, Any]:
+        """The run's record on a cluster, created by whichever exec comes first (conditional
+        create); returns the record every exec of the run then agrees on."""
+        record = {"workflow": workflow, "created": utc_now(), "started_by": started_by, "kind": "cluster"}
+        return dict(self._create_json(f"{self.run_path(run_id)}/cluster.json", record))
+
+    def record_decision(self, run_id: str, task: str, decision: Mapping[str, Any]) -> dict[str, Any]:
+        """A task's `when`/`foreach` verdict, first writer wins; returns the recorded one."""
+        return dict(self._create_json(f"{self.node_dir(run_id, task)}/decision.json", dict(decision)))
+
+    def read_decision(self, run_id: str, task: str) -> dict[str, Any] | None:
+        return self._read_json(f"{self.node_dir(run_id, task)}/decision.json")
+
+    def record_skipped(self, run_id: str, task: str, reason: str) -> None:
+        """The task was skipped: no attempt runs, and tasks that read its outputs skip too."""
+        self._create_json(f"{self.node_dir(run_id, task)}/skipped.json", {"reason": reason, "time": utc_now()})
+
+    def read_skipped(self, run_id: str, task: str) -> dict[str, Any] | None:
+        return self._read_json(f"{self.node_dir(run_id, task)}/skipped.json")
 
     # ------------------------------------------------------------------ nodes
 
