@@ -1,0 +1,573 @@
+"""The `argo` target: one Workflow (or WorkflowTemplate, or CronWorkflow) per spec, as plain data.
+
+Shape: one DAG template (`main`) with one DAG task per tether task, and one container template
+per distinct task definition, shared by every node that runs it (a 5,000-task chain of one
+function has one container template). Every container runs `tether exec` with the task's
+payload (`core.task_codec`: base64, so never a `{{`), the run id `{{workflow.uid}}`, its node id
+and `{{retries}}`; its outputs come back as output parameters read from files.
+
+Values reach a task in one of three ways, chosen per input binding:
+- a workflow input read whole: `{{workflow.parameters.X}}` right in the container arguments
+  (substituted once, so a submitted value holding `{{` reaches the task unchanged);
+- a literal, an upstream output or the loop item read whole: a DAG-task argument (`--input`);
+  a literal holding `{{` never does (Argo would read it as a tag): it stays in the payload;
+- anything else (a path into a value, an interpolation): the payload keeps the expression and
+  `tether exec` evaluates it over `--value` references (or the store).
+`when` is rendered for govaluate where that is exact (argo_when); otherwise, and for a `foreach`
+not known at compile time, a `<task>-decide` step runs `tether exec --decide` and the task reads
+its `when` / `items` outputs. Loop items are `{"i": index, "v": item}` so each child knows its
+node id `task[i]`; a loop over a literal list uses `withItems`, any other `withParam`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+from typing import Any, Iterable, Mapping
+
+from ..core.diagnostics import Diagnostics, Span
+from ..core.expr import Expr, ListExpr, Literal, Ref, plain_value, refs, unparse_ref
+from ..core.graph import data_upstream
+from ..core.ir import Binding, Task, Workflow
+from ..core.placeholders import evolve
+from ..core.task_codec import encode_task, item_type
+from ..core.types import Type, list_of
+from ..core.values import encode_text
+from . import Manifest, Profile, resolve_images
+from .argo_profile import ArgoProfile, spot_scheduling
+from .argo_retry import RETRY_EXPRESSION, retry_strategy
+from .argo_when import render_when
+
+API_VERSION = "argoproj.io/v1alpha1"
+OUTPUTS_DIR = "/tmp/tether/outputs"
+ENTRYPOINT = "main"
+DECIDE_SUFFIX = "-decide"
+MAX_NAME = 63  # maxCharsInObjectName, workflow/validate/validate.go (Kubernetes label values)
+MAX_CRON_NAME = 52  # maxCharsInCronWorkflowName, same file: room for the `-<unix time>` suffix
+MAX_FIELD_NAME = 128  # workflowFieldMaxLength, same file: DAG task and template names
+MAX_MANIFEST_BYTES = 1 << 20  # etcd keeps each object whole; its request limit is 1.5 MiB
+MAX_PARAMETER_BYTES = 256 << 10  # a literal beyond this travels in the (compressed) payload
+DECIDE_RETRIES = 3  # a decide pod may be deleted or its node shut down like any other
+
+_KINDS = {"workflow": "Workflow", "template": "WorkflowTemplate", "cron": "CronWorkflow"}
+
+
+@dataclass(frozen=True)
+class ArgoBackend:
+    name: str = "argo"
+    description: str = "Argo Workflows: Workflow / WorkflowTemplate / CronWorkflow YAML (v3.6+ and v4)"
+    profile_type: type | None = ArgoProfile
+
+    def compile(self, workflow: Workflow, profile: Profile, diagnostics: Diagnostics) -> list[Manifest]:
+        workflow = resolve_images(workflow, profile, diagnostics)
+        settings = profile.target if isinstance(profile.target, ArgoProfile) else ArgoProfile()
+        return [_Compiler(workflow, profile, settings, diagnostics).manifest()]
+
+
+backend = ArgoBackend()
+
+
+class _Compiler:
+    """One workflow's compilation; holds the per-workflow tables (no state outlives it)."""
+
+    def __init__(self, workflow: Workflow, profile: Profile, settings: ArgoProfile, diagnostics: Diagnostics) -> None:
+        self.wf = workflow
+        self.profile = profile
+        self.settings = settings
+        self.diags = diagnostics
+        self.tasks = {t.name: t for t in workflow.tasks}
+        self.skippable: set[str] = set()
+        self.names: set[str] = set(self.tasks)  # DAG task names in use
+        self.template_names: set[str] = {ENTRYPOINT}
+        self.templates: list[dict[str, Any]] = []
+        self.shared: dict[Any, str] = {}  # template key -> template name
+        self.spot = spot_scheduling(settings)
+
+    # ------------------------------------------------------------------ the document
+
+    def manifest(self) -> Manifest:
+        kind = self._kind()
+        dag_tasks: list[dict[str, Any]] = []
+        for task in self.wf.tasks:
+            dag_tasks.extend(self._dag_tasks(task))
+        main: dict[str, Any] = {"name": ENTRYPOINT}
+        outputs = self._workflow_outputs()
+        if outputs:
+            main["outputs"] = {"parameters": outputs}
+        main["dag"] = {"tasks": dag_tasks}
+        spec: dict[str, Any] = {"entrypoint": ENTRYPOINT}
+        arguments = self._arguments()
+        if arguments:
+            spec["arguments"] = {"parameters": arguments}
+        if self.settings.service_account:
+            spec["serviceAccountName"] = self.settings.service_account
+        if self.settings.parallelism is not None:
+            spec["parallelism"] = self.settings.parallelism
+        spec["templates"] = [main, *self.templates]
+        metadata = self._metadata(kind)
+        if kind == "CronWorkflow":
+            cron: dict[str, Any] = {"schedules": [self.wf.schedule]}
+            cron["timezone"] = self.settings.timezone or "UTC"
+            cron["workflowSpec"] = spec
+            spec = cron
+        document = {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+        self._check_size(document)
+        return Manifest(f"{self.wf.name}.yaml", document)
+
+    def _kind(self) -> str:
+        chosen = self.profile.options.get("kind") or self.settings.kind
+        if chosen is None:
+            chosen = "cron" if self.wf.schedule else "workflow"
+        if chosen not in _KINDS:
+            self.diags.error("E412", f"unknown Argo kind '{chosen}'", self.profile.span_of("argo.kind"),
+                             "kind is one of: " + ", ".join(_KINDS))
+            chosen = "workflow"
+        if chosen == "cron" and not self.wf.schedule:
+            self.diags.error("E412", "a CronWorkflow needs `schedule:` in the spec", self.wf.span)
+            chosen = "workflow"
+        return _KINDS[chosen]
+
+    def _metadata(self, kind: str) -> dict[str, Any]:
+        limit = MAX_CRON_NAME if kind == "CronWorkflow" else MAX_NAME
+        if len(self.wf.name) > limit:
+            self.diags.error(
+                "E401", f"the {kind} name '{self.wf.name}' is {len(self.wf.name)} characters; Argo allows {limit}",
+                self.wf.span, "shorten metadata.name (Argo: workflow/validate/validate.go maxCharsInObjectName)",
+            )
+        metadata: dict[str, Any] = {"name": self.wf.name}
+        if self.settings.namespace:
+            metadata["namespace"] = self.settings.namespace
+        if self.wf.labels:
+            metadata["labels"] = dict(self.wf.labels)
+        if self.wf.description:
+            # The annotation Argo's UI shows as the description (docs/workflow-templates.md, "Adding labels/annotations").
+            metadata["annotations"] = {"workflows.argoproj.io/description": self.wf.description}
+        return metadata
+
+    def _arguments(self) -> list[dict[str, Any]]:
+        params: list[dict[str, Any]] = []
+        for declared in self.wf.inputs:
+            param: dict[str, Any] = {"name": declared.name}
+            if declared.has_default:
+                # Not escaped: Argo substitutes a parameter's value into a tag without reading it again.
+                param["value"] = encode_text(declared.default, declared.type)
+            if declared.description:
+                param["description"] = declared.description
+            params.append(param)
+        return params
+
+    def _workflow_outputs(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for output in self.wf.outputs:
+            ref = output.value
+            if not (isinstance(ref, Ref) and ref.root == "tasks" and not ref.path and ref.task in self.tasks):
+                continue  # not an Argo parameter; the run store has every output anyway
+            value_from: dict[str, Any] = {"parameter": f"{{{{tasks.{ref.task}.outputs.parameters.{ref.name}}}}}"}
+            if ref.task in self.skippable:
+                value_from["default"] = "null"
+            out.append({"name": output.name, "valueFrom": value_from})
+        return out
+
+    def _check_size(self, document: Mapping[str, Any]) -> None:
+        import json
+
+        # The API server stores the object as JSON: its compact form is what counts against etcd.
+        size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode("utf-8"))
+        if size <= MAX_MANIFEST_BYTES:
+            return
+        biggest = max(self.templates, key=lambda t: len(json.dumps(t)), default=None)
+        cause = f"; the largest template is '{biggest['name']}'" if biggest else ""
+        # An error by default, as anything Argo may not take; `--unsupported=warn` lets a user
+        # who knows the cluster's etcd limit (1.5 MiB by default, `--max-request-bytes`:
+        # https://etcd.io/docs/latest/dev-guide/limit/) write it anyway.
+        self.diags.unsupported(
+            f"the manifest is {size:,} bytes (over 1 MiB): {len(self.wf.tasks):,} tasks, "
+            f"{len(self.templates):,} templates{cause}",
+            self.wf.span,
+            "Kubernetes stores each Workflow in etcd (about 1.5 MiB per object); split the workflow, "
+            "or make tasks share definitions so they share templates",
+            code="E430",
+        )
+
+    # ------------------------------------------------------------------ one task
+
+    def _dag_tasks(self, task: Task) -> list[dict[str, Any]]:
+        data = data_upstream(task)
+        depends = self._depends(task, data)
+        known_items = self._literal_items(task)
+        when_text: str | None = None
+        need_decide = task.foreach is not None and known_items is None
+        if task.when is not None:
+            when_text = render_when(task.when, self._argo_ref, self._ref_type)
+            need_decide = need_decide or when_text is None
+        if task.when is not None or not self.skippable.isdisjoint(data):
+            self.skippable.add(task.name)
+        out: list[dict[str, Any]] = []
+        entry: dict[str, Any] = {"name": task.name}
+        if need_decide:
+            decide = self._decide_task(task, depends)
+            out.append(decide)
+            depends = decide["name"]
+            if task.when is not None and when_text is None:
+                when_text = f"{{{{tasks.{decide['name']}.outputs.parameters.when}}}} == true"
+        template, params = self._task_template(task, looped=task.foreach is not None, item_safe=known_items is not None)
+        entry["template"] = template
+        if depends:
+            entry["depends"] = depends
+        if params:
+            entry["arguments"] = {"parameters": params}
+        if when_text is not None:
+            entry["when"] = when_text
+        if known_items is not None:
+            entry["withItems"] = [{"i": i, "v": v} for i, v in enumerate(known_items)]
+        elif task.foreach is not None:
+            entry["withParam"] = f"{{{{tasks.{task.name}{DECIDE_SUFFIX}.outputs.parameters.items}}}}"
+        out.append(entry)
+        return out
+
+    def _depends(self, task: Task, data: set[str]) -> str:
+        """Argo `depends`: a bare name counts Succeeded, Skipped and Daemoned
+        (`expandDependency` in workflow/common/ancestry.go); a task reading the outputs of one
+        that may be skipped needs `.Succeeded`, so it is omitted too (core.graph.skipped_by);
+        one that only comes `after` it runs once it is done either way."""
+        parts: list[str] = []
+        for up in sorted(data.union(task.after)):  # = task.upstream(), without walking the expressions again
+            if up not in self.tasks or up == task.name:
+                continue
+            if up not in self.skippable:
+                parts.append(up)
+            elif up in data:
+                parts.append(f"{up}.Succeeded")
+            else:
+                parts.append(f"({up}.Succeeded || {up}.Skipped || {up}.Omitted)")
+        return " && ".join(parts)
+
+    def _literal_items(self, task: Task) -> list[Any] | None:
+        """A foreach over a literal list whose strings Argo can carry (no `{{`): withItems."""
+        expr = task.foreach
+        if isinstance(expr, Literal) and isinstance(expr.value, tuple):
+            items = plain_value(expr.value)
+        elif isinstance(expr, ListExpr) and all(isinstance(i, Literal) for i in expr.items):
+            items = [plain_value(i.value) for i in expr.items if isinstance(i, Literal)]
+        else:
+            return None
+        assert isinstance(items, list)
+        if any("{{" in s for s in _strings(items)):
+            return None
+        return items
+
+    # ------------------------------------------------------------------ references
+
+    def _ref_type(self, ref: Ref) -> Type | None:
+        if ref.root == "inputs":
+            declared = self.wf.input(ref.name or "")
+            return declared.type if declared is not None else None
+        if ref.root == "tasks":
+            up = self.tasks.get(ref.task or "")
+            output = up.output(ref.name or "") if up is not None else None
+            if up is None or output is None:
+                return None
+            return list_of(output.type) if up.foreach is not None else output.type
+        return None
+
+    def _argo_ref(self, ref: Ref) -> str | None:
+        """The Argo tag of a whole reference usable in a DAG task (None: Argo has none)."""
+        if ref.path:
+            return None
+        if ref.root == "inputs":
+            return f"{{{{workflow.parameters.{ref.name}}}}}"
+        if ref.root == "tasks":
+            return f"{{{{tasks.{ref.task}.outputs.parameters.{ref.name}}}}}"
+        return None
+
+    def _item_tag(self, task: Task, item_safe: bool) -> str | None:
+        """`{{item.v}}` when Argo substitutes the item as its engine text: any item from a literal
+        list without strings that JSON escapes, a non-string item from `withParam` (Argo formats
+        a map's member with `Item.String()`, JSON with a string's quotes stripped and its
+        escapes kept: pkg/apis/workflow/v1alpha1/item.go, `processItem` in operator.go)."""
+        type_ = item_type(task, self.wf)
+        if item_safe:
+            items = self._literal_items(task) or []
+            if all(_json_plain(s) for s in _strings(items)):
+                return "{{item.v}}"
+            return None
+        if type_ is not None and type_.kind in ("int", "float", "bool", "list", "dict"):
+            return "{{item.v}}"
+        return None
+
+    # ------------------------------------------------------------------ templates
+
+    def _task_template(self, task: Task, looped: bool, item_safe: bool) -> tuple[str, list[dict[str, Any]]]:
+        """The container template `task` runs (shared when an equal one exists) and its arguments."""
+        # A looped child's node id `task[i]` comes as a parameter; any other node's id is its DAG
+        # task's name, which Argo substitutes as `{{tasks.name}}` in the template it runs
+        # (`executeTemplate` sets localParams["tasks.name"] = orgTmpl.GetName(), and the
+        # validator accepts the tag: workflow/controller/operator.go and validate.go
+        # `resolveAllVariables`, in v3.7.18 and v4.1.2). Saves a parameter per DAG task.
+        params: list[dict[str, Any]] = []
+        declared: list[str] = []
+        if looped:
+            params.append({"name": "id", "value": f"{task.name}[{{{{item.i}}}}]"})
+            declared.append("id")
+        direct: list[str] = []  # `--input` / `--value` arguments written in the template itself
+        simple = True
+        plan: list[tuple[Binding, str, str | None]] = []  # binding, how, DAG value
+        for binding in task.inputs:
+            how, value = self._binding_route(task, binding, item_safe)
+            if how == "complex":
+                simple = False
+            plan.append((binding, how, value))
+        if simple:
+            for binding, how, value in plan:
+                if how == "direct":
+                    direct += ["--input", f"{binding.name}={value}"]
+                else:
+                    declared.append(binding.name)
+                    params.append({"name": binding.name, "value": value})
+            with_bindings = False
+            exprs: list[Expr] = []
+        else:
+            with_bindings = True
+            exprs = [b.value for b in task.inputs]
+        if task.container is not None:  # its arguments' references: exec evaluates them
+            exprs += [*task.container.command, *task.container.args]
+        self._value_args(task, exprs, item_safe, declared, params, direct)
+        key = (_shape(task, with_bindings), tuple(direct), tuple(declared))
+        name = self.shared.get(key)
+        if name is None:
+            name = self._template_name(f"t{len(self.shared) + 1}")
+            self.shared[key] = name
+            # The payload keeps its first node's task name: `tether exec` checks `--node` against it
+            # (every other node sharing the template needs exec to take the name from --node).
+            payload = encode_task(evolve(task, after=()), self.wf, with_bindings=with_bindings)
+            node = "{{inputs.parameters.id}}" if looped else "{{tasks.name}}"
+            self.templates.append(self._container_template(task, name, payload, node, declared, direct))
+        return name, params
+
+    def _value_args(self, task: Task, exprs: list[Expr], item_safe: bool, declared: list[str],
+                    params: list[dict[str, Any]], direct: list[str]) -> None:
+        """`--value REF=...` for each reference exec evaluates itself: workflow inputs right in
+        the template, outputs and items as DAG-task arguments; an item Argo cannot carry
+        exactly is left to the store (exec reads the `--decide` record)."""
+        seen: set[str] = set()
+        for expr in exprs:
+            for ref in refs(expr):
+                whole = Ref(ref.root, ref.name, ref.task)
+                key = unparse_ref(whole)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if ref.root == "inputs":
+                    direct += ["--value", f"{key}={self._argo_ref(whole)}"]
+                    continue
+                tag = self._argo_ref(whole) if ref.root == "tasks" else self._item_tag(task, item_safe)
+                if tag is None:
+                    continue
+                pname = f"v-{len(declared)}"
+                declared.append(pname)
+                params.append({"name": pname, "value": tag})
+                direct += ["--value", f"{key}={{{{inputs.parameters.{pname}}}}}"]
+
+    def _binding_route(self, task: Task, binding: Binding, item_safe: bool) -> tuple[str, str | None]:
+        """How one input reaches the task: ("direct", tag), ("param", value) or ("complex", None)."""
+        value = binding.value
+        if isinstance(value, Literal):
+            text = encode_text(plain_value(value.value), binding.type)
+            if "{{" in text or len(text.encode("utf-8")) > MAX_PARAMETER_BYTES:
+                return "complex", None
+            return "param", text
+        if isinstance(value, Ref) and not value.path:
+            if value.root == "inputs":
+                return "direct", self._argo_ref(value)
+            if value.root == "tasks":
+                return "param", self._argo_ref(value)
+            tag = self._item_tag(task, item_safe)
+            return ("param", tag) if tag is not None else ("complex", None)
+        return "complex", None
+
+    def _template_name(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.template_names:
+            n += 1
+            name = f"{base}-{n}"
+        self.template_names.add(name)
+        return name
+
+    def _exec_args(self, node_param: str, payload: str, retries: bool) -> list[str]:
+        args = ["exec"]
+        if self.profile.store:
+            args += ["--store", self.profile.store]
+        args += ["--run", "{{workflow.uid}}", "--node", node_param]
+        if retries:
+            args += ["--retries", "{{retries}}"]
+        return args + ["--task", payload]
+
+    def _container_template(self, task: Task, name: str, payload: str, node: str, declared: list[str],
+                            direct: list[str]) -> dict[str, Any]:
+        strategy, problem = retry_strategy(task)
+        if problem:
+            self.diags.unsupported(problem, task.span_of("retries"))
+        args = self._exec_args(node, payload, strategy is not None)
+        for pname in declared:
+            if pname != "id" and "-" not in pname:  # id: the node; v-N: a --value reference
+                args += ["--input", f"{pname}={{{{inputs.parameters.{pname}}}}}"]
+        args += direct
+        if task.outputs:
+            args += ["--outputs-dir", OUTPUTS_DIR]
+        template: dict[str, Any] = {"name": name}
+        if declared:
+            template["inputs"] = {"parameters": [{"name": p} for p in declared]}
+        if task.outputs:
+            template["outputs"] = {
+                "parameters": [{"name": o.name, "valueFrom": {"path": f"{OUTPUTS_DIR}/{o.name}"}} for o in task.outputs]
+            }
+        if strategy is not None:
+            template["retryStrategy"] = strategy
+        if task.timeout_s is not None:
+            template["activeDeadlineSeconds"] = task.timeout_s
+        if task.cache is not None:
+            template["memoize"] = self._memoize(task, payload)
+        if task.interruptible is not None:
+            template.update(self.spot)
+        template["container"] = self._container(task, args)
+        return template
+
+    def _memoize(self, task: Task, payload: str) -> dict[str, Any]:
+        """Argo memoization keyed on the definition (the payload) and the inputs: the key is
+        `sha256(inputs.parameters as JSON)` so any input text makes a valid ConfigMap key
+        (expression tags, docs/variables.md "Expression"; `sprig.sha256sum`, `toJson` from
+        util/expr/env/env.go)."""
+        digest = hashlib.sha256(payload.encode("ascii")).hexdigest()[:16]
+        # v4 names the ConfigMap only (LocalObjectReference); v3 requires a key (ConfigMapKeySelector):
+        # pkg/apis/workflow/v1alpha1/workflow_types.go `Cache` in each release.
+        config_map = {"name": self.settings.cache_config_map}
+        if self.settings.argo_version == "3":
+            config_map["key"] = "tether"
+        return {
+            "key": f"{digest}-{{{{=sprig.sha256sum(toJson(inputs.parameters))}}}}",
+            "maxAge": self.settings.cache_max_age,
+            "cache": {"configMap": config_map},
+        }
+
+    def _container(self, task: Task, args: list[str]) -> dict[str, Any]:
+        container: dict[str, Any] = {"image": task.image or ""}
+        if self.settings.image_pull_policy:
+            container["imagePullPolicy"] = self.settings.image_pull_policy
+        container["command"] = list(self.settings.tether)
+        container["args"] = args
+        env: list[dict[str, Any]] = []
+        for key, value in task.env:
+            if "{{" not in value:  # exec sets every env value from the payload anyway
+                env.append({"name": key, "value": value})
+        for secret in task.secrets:
+            env.append({"name": secret.env, "valueFrom": {"secretKeyRef": {"name": secret.name, "key": secret.key}}})
+        if env:
+            container["env"] = env
+        resources = _resources(task)
+        if resources:
+            container["resources"] = resources
+        return container
+
+    def _decide_task(self, task: Task, depends: str) -> dict[str, Any]:
+        """A `<task>-decide` step: `tether exec --decide` writes `when` and `items` for Argo."""
+        name = task.name + DECIDE_SUFFIX
+        while name in self.names:
+            name += "-x"
+        self.names.add(name)
+        declared: list[str] = []  # the template is this task's own: its node id is written in it
+        params: list[dict[str, Any]] = []
+        direct: list[str] = []
+        exprs = [e for e in (task.when, task.foreach) if e is not None]
+        seen: set[str] = set()
+        for expr in exprs:
+            for ref in refs(expr):
+                whole = Ref(ref.root, ref.name, ref.task)
+                key = unparse_ref(whole)
+                if key in seen or ref.root == "item":
+                    continue
+                seen.add(key)
+                tag = self._argo_ref(whole)
+                if ref.root == "inputs":
+                    direct += ["--value", f"{key}={tag}"]
+                else:
+                    pname = f"v-{len(declared)}"
+                    declared.append(pname)
+                    params.append({"name": pname, "value": tag})
+                    direct += ["--value", f"{key}={{{{inputs.parameters.{pname}}}}}"]
+        template_name = self._template_name(task.name + DECIDE_SUFFIX)
+        # With its bindings: this template is the task's own, and exec refuses a payload whose
+        # inputs are left to the engine unless each comes as --input (a decide step passes none).
+        payload = encode_task(evolve(task, after=()), self.wf, with_bindings=True)
+        args = self._exec_args(task.name, payload, True) + direct
+        args += ["--decide", "--outputs-dir", OUTPUTS_DIR]
+        outputs = [{"name": o, "valueFrom": {"path": f"{OUTPUTS_DIR}/{o}"}} for o in ("when", "items")]
+        template: dict[str, Any] = {"name": template_name}
+        if declared:
+            template["inputs"] = {"parameters": [{"name": p} for p in declared]}
+        template["outputs"] = {"parameters": outputs}
+        template["retryStrategy"] = {"limit": DECIDE_RETRIES, "retryPolicy": "Always", "expression": RETRY_EXPRESSION}
+        template["container"] = {"image": task.image or "", "command": list(self.settings.tether), "args": args}
+        self.templates.append(template)
+        entry: dict[str, Any] = {"name": name, "template": template_name}
+        if depends:
+            entry["depends"] = depends
+        if params:
+            entry["arguments"] = {"parameters": params}
+        return entry
+
+
+_SHAPE_FIELDS = tuple(f.name for f in fields(Task) if f.compare and f.name not in ("name", "after", "inputs"))
+"""The Task fields two tasks sharing a template have equal (every compared field, so a field
+added to the IR splits templates by default), besides the inputs handled in `_shape`."""
+
+
+def _shape(task: Task, with_bindings: bool) -> Any:
+    """What makes two tasks share a template: everything but the name and `after` (and, when
+    the inputs arrive as arguments, their expressions). A tuple, not an evolved Task: built and
+    hashed once per DAG task, it is most of the backend's per-task cost."""
+    values = task.__dict__
+    inputs = task.inputs if with_bindings else tuple((b.name, b.type) for b in task.inputs)
+    return (inputs, with_bindings, *(values[f] for f in _SHAPE_FIELDS))
+
+
+def _resources(task: Task) -> dict[str, Any]:
+    """Requests and equal limits; GPUs as `nvidia.com/gpu`, which Kubernetes takes in limits
+    (https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/)."""
+    r = task.resources
+    wanted: dict[str, Any] = {}
+    if r.cpu_millicores is not None:
+        wanted["cpu"] = str(r.cpu_millicores // 1000) if r.cpu_millicores % 1000 == 0 else f"{r.cpu_millicores}m"
+    if r.memory_bytes is not None:
+        wanted["memory"] = _quantity(r.memory_bytes)
+    if r.gpu:
+        wanted["nvidia.com/gpu"] = str(r.gpu)
+    if not wanted:
+        return {}
+    return {"requests": dict(wanted), "limits": dict(wanted)}
+
+
+def _quantity(n: int) -> str:
+    for suffix, size in (("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if n % size == 0:
+            return f"{n // size}{suffix}"
+    return str(n)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings(v)
+
+
+def _json_plain(text: str) -> bool:
+    """Would Go's JSON encoder write this string without any escape?"""
+    return not any(c in '"\\<>&' or ord(c) < 0x20 or c in "\u2028\u2029" for c in text)
+
+
+__all__ = ["ArgoBackend", "backend"]

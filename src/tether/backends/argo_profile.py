@@ -1,0 +1,136 @@
+"""The `argo:` section of a compile profile: where and how the pods of a compiled workflow run.
+
+Kept apart from the backend so that `tether check --profile` can read it without loading the
+compiler, and so every knob is documented in one place (field `metadata["help"]`).
+
+Spot presets (`spot:`), each the node label its platform puts on spot / preemptible capacity:
+- `eks`: EKS managed node groups label spot nodes `eks.amazonaws.com/capacityType: SPOT`
+  (https://docs.aws.amazon.com/eks/latest/userguide/managed-node-groups.html#managed-node-group-capacity-types);
+- `karpenter`: Karpenter labels its nodes `karpenter.sh/capacity-type: spot` (the well-known
+  label a NodePool requirement selects on, https://karpenter.sh/docs/concepts/scheduling/);
+- `gke`: GKE labels Spot VM nodes `cloud.google.com/gke-spot: "true"` and documents the matching
+  toleration for node pools tainted `cloud.google.com/gke-spot=true:NoSchedule`
+  (https://cloud.google.com/kubernetes-engine/docs/how-to/spot-vms);
+- `custom`: only `spotNodeSelector`, `spotTolerations` and `spotAffinity` below;
+- `none`: interruptible tasks get no scheduling constraint (they still get their budget).
+The custom fields are added to any preset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+SpotPreset = Literal["eks", "karpenter", "gke", "custom", "none"]
+Kind = Literal["workflow", "template", "cron"]
+ArgoVersion = Literal["4", "3"]
+
+
+def _no_labels() -> dict[str, str]:
+    return {}
+
+
+def _no_strings() -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class ArgoProfile:
+    """The `argo:` section of a profile file (every field optional)."""
+
+    argo_version: ArgoVersion = field(
+        default="4", metadata={"key": "argoVersion", "help": "the controller's major version, 4 or 3 (3.6+)"}
+    )
+    namespace: str | None = field(default=None, metadata={"help": "metadata.namespace of every manifest"})
+    service_account: str | None = field(
+        default=None, metadata={"key": "serviceAccountName", "help": "spec.serviceAccountName the pods run as"}
+    )
+    kind: Kind | None = field(
+        default=None,
+        metadata={"help": "workflow | template | cron (default: cron for a spec with a schedule, else workflow); "
+                  "`-O kind=...` overrides it"},
+    )
+    timezone: str | None = field(
+        default=None, metadata={"help": "CronWorkflow timezone (IANA name, e.g. Europe/Paris); default UTC"}
+    )
+    spot: SpotPreset = field(default="karpenter", metadata={"help": "spot scheduling preset for interruptible tasks"})
+    spot_node_selector: Mapping[str, str] = field(
+        default_factory=_no_labels, metadata={"key": "spotNodeSelector", "help": "extra nodeSelector for interruptible tasks"}
+    )
+    spot_tolerations: list[str] = field(
+        default_factory=_no_strings,
+        metadata={"key": "spotTolerations", "help": "tolerations for interruptible tasks, kubectl taint syntax: "
+                  "KEY[=VALUE]:EFFECT"},
+    )
+    spot_affinity: Mapping[str, str] = field(
+        default_factory=_no_labels,
+        metadata={"key": "spotAffinity", "help": "required node affinity (label KEY: VALUE) for interruptible tasks"},
+    )
+    parallelism: int | None = field(default=None, metadata={"help": "spec.parallelism: pods running at once"})
+    cache_config_map: str = field(
+        default="tether-cache", metadata={"key": "cacheConfigMap", "help": "ConfigMap that holds memoized outputs"}
+    )
+    cache_max_age: str = field(
+        default="720h", metadata={"key": "cacheMaxAge", "help": "how long a memoized output is reused (Go duration)"}
+    )
+    tether: list[str] = field(
+        default_factory=lambda: ["tether"], metadata={"help": "the command that runs tether inside the image"}
+    )
+    image_pull_policy: str | None = field(
+        default=None, metadata={"key": "imagePullPolicy", "help": "Always | IfNotPresent | Never"}
+    )
+
+
+_PRESETS: Mapping[str, tuple[Mapping[str, str], tuple[Mapping[str, str], ...]]] = {
+    "eks": ({"eks.amazonaws.com/capacityType": "SPOT"}, ()),
+    "karpenter": ({"karpenter.sh/capacity-type": "spot"}, ()),
+    "gke": (
+        {"cloud.google.com/gke-spot": "true"},
+        ({"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"},),
+    ),
+    "custom": ({}, ()),
+    "none": ({}, ()),
+}
+
+
+def spot_scheduling(profile: ArgoProfile) -> dict[str, Any]:
+    """The pod-spec fields (nodeSelector, tolerations, affinity) an interruptible task gets."""
+    selector, tolerations = _PRESETS[profile.spot]
+    out: dict[str, Any] = {}
+    merged = {**selector, **profile.spot_node_selector}
+    if merged:
+        out["nodeSelector"] = dict(sorted(merged.items()))
+    all_tolerations = [dict(t) for t in tolerations] + [parse_toleration(t) for t in profile.spot_tolerations]
+    if all_tolerations:
+        out["tolerations"] = all_tolerations
+    if profile.spot_affinity:
+        out["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": k, "operator": "In", "values": [v]}
+                                for k, v in sorted(profile.spot_affinity.items())
+                            ]
+                        }
+                    ]
+                }
+            }
+        }
+    return out
+
+
+def parse_toleration(text: str) -> dict[str, str]:
+    """`key=value:Effect`, `key:Effect` or `key` (kubectl taint syntax) as a Toleration."""
+    body, _, effect = text.partition(":")
+    key, eq, value = body.partition("=")
+    out = {"key": key, "operator": "Equal" if eq else "Exists"}
+    if eq:
+        out["value"] = value
+    if effect:
+        out["effect"] = effect
+    return out
+
+
+__all__ = ["ArgoProfile", "parse_toleration", "spot_scheduling"]

@@ -1,0 +1,245 @@
+"""The Argo backend: golden manifests for every example, byte-stable output, and the rules each
+part of a manifest follows (retry expression, spot scheduling, limits as diagnostics, safety of
+user strings).
+
+Regenerate the goldens with `TETHER_REGEN_GOLDEN=1 pytest tests/test_argo_backend.py` (refused
+when CI is set).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tether.backends import Profile, get_backend
+from tether.backends.argo import backend
+from tether.backends.argo_profile import ArgoProfile
+from tether.backends.argo_retry import NODE_SHUTDOWN, RETRY_EXPRESSION
+from tether.backends.yaml_emit import dump
+from tether.compiler.load import load
+from tether.core.diagnostics import Diagnostics
+from tether.core.task_codec import decode_task
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "specs" / "examples"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "argo"
+SPECS = {
+    **{p.stem: str(p) for p in sorted(EXAMPLES.glob("*.yaml"))},
+    "checkpointing.py": f"{EXAMPLES / 'checkpointing.py'}:checkpointing_example",
+    "ml_training.py": f"{EXAMPLES / 'ml_training.py'}:ml_training",
+}
+PROFILE = Profile(store="s3://tether-runs/runs", image="ghcr.io/acme/tether:1.0")
+
+
+def compile_text(spec: str, profile: Profile = PROFILE) -> tuple[str, Diagnostics]:
+    result = load(spec)
+    assert result.workflow is not None
+    diags = Diagnostics()
+    (manifest,) = backend.compile(result.workflow, profile, diags)
+    return dump(manifest.document), diags
+
+
+def compile_doc(spec: str, profile: Profile = PROFILE) -> tuple[dict[str, Any], Diagnostics]:
+    result = load(spec)
+    assert result.workflow is not None
+    diags = Diagnostics()
+    (manifest,) = backend.compile(result.workflow, profile, diags)
+    return manifest.document, diags
+
+
+def write_spec(tmp_path: Path, body: str, name: str = "w") -> str:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"apiVersion: tether/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n{body}", encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_golden(name: str) -> None:
+    text, diags = compile_text(SPECS[name])
+    assert not diags.has_errors, [str(d) for d in diags]
+    golden = GOLDEN / f"{name}.yaml"
+    if os.environ.get("TETHER_REGEN_GOLDEN"):
+        if os.environ.get("CI"):
+            pytest.fail("TETHER_REGEN_GOLDEN is refused when CI is set: goldens are reviewed, not regenerated, in CI")
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.read_text(encoding="utf-8") == text
+
+
+def test_output_is_the_same_bytes_under_any_hash_seed() -> None:
+    spec = SPECS["etl_conditional"]
+    code = (
+        "import sys; from tether.compiler.load import load; from tether.backends import Profile;"
+        "from tether.backends.argo import backend; from tether.backends.yaml_emit import dump;"
+        "from tether.core.diagnostics import Diagnostics;"
+        f"w = load({spec!r}).workflow; (m,) = backend.compile(w, Profile(store='s3://b/r'), Diagnostics());"
+        "sys.stdout.write(dump(m.document))"
+    )
+    outs = {
+        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout
+        for seed in ("0", "1", "4242")
+    }
+    assert len(outs) == 1
+
+
+def test_registered_as_the_argo_target() -> None:
+    assert get_backend("argo") is backend
+
+
+def _templates(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    spec = doc["spec"].get("workflowSpec", doc["spec"])
+    return {t["name"]: t for t in spec["templates"]}
+
+
+def _template_of(doc: dict[str, Any], task: str) -> dict[str, Any]:
+    """The template the DAG task `task` runs (shared templates are named t1, t2, ...)."""
+    spec = doc["spec"].get("workflowSpec", doc["spec"])
+    (entry,) = [t for t in spec["templates"][0]["dag"]["tasks"] if t["name"] == task]
+    return _templates(doc)[entry["template"]]
+
+
+def test_seed_retry_strategy_and_exec_arguments() -> None:
+    doc, _ = compile_doc(SPECS["checkpointing"])
+    tmpl = _template_of(doc, "use-checkpoint")
+    assert tmpl["retryStrategy"] == {"limit": 3, "retryPolicy": "Always", "expression": RETRY_EXPRESSION}
+    args = tmpl["container"]["args"]
+    assert args[:9] == ["exec", "--store", "s3://tether-runs/runs", "--run", "{{workflow.uid}}", "--node",
+                        "{{tasks.name}}", "--retries", "{{retries}}"]
+    payload = decode_task(args[args.index("--task") + 1])
+    assert payload.task.python == "checkpointing:use_checkpoint"
+    assert "n_iterations={{workflow.parameters.n_iterations}}" in args
+    assert tmpl["outputs"]["parameters"] == [{"name": "result", "valueFrom": {"path": "/tmp/tether/outputs/result"}}]
+
+
+def test_retry_expression_names_the_exact_signals() -> None:
+    assert "asInt(lastRetry.exitCode) == 75" in RETRY_EXPRESSION
+    assert 'lastRetry.status == "Error" && lastRetry.message == "pod deleted"' in RETRY_EXPRESSION
+    assert NODE_SHUTDOWN == "Pod was terminated in response to imminent node shutdown."
+    assert "137" not in RETRY_EXPRESSION
+
+
+def test_interruptible_budget_backoff_spot_and_resources(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, """\
+  tasks:
+    train:
+      image: img:1
+      python: m:f
+      outputs: {y: int}
+      retries: {count: 2, backoff: {delay: 30s, factor: 2, max_delay: 10m}}
+      interruptible: {max_interruptions: 4}
+      resources: {cpu: 2, memory: 4Gi, gpu: 1}
+      timeout: 2h
+      env: {A: b}
+      secrets: [{name: s, key: k, env: TOKEN}]
+""")
+    for preset, selector in [("eks", {"eks.amazonaws.com/capacityType": "SPOT"}),
+                             ("karpenter", {"karpenter.sh/capacity-type": "spot"}),
+                             ("gke", {"cloud.google.com/gke-spot": "true"})]:
+        doc, _ = compile_doc(spec, Profile(store="s3://b/r", target=ArgoProfile(spot=preset)))
+        tmpl = _template_of(doc, "train")
+        assert tmpl["nodeSelector"] == selector
+    assert tmpl["tolerations"][0]["key"] == "cloud.google.com/gke-spot"
+    assert tmpl["retryStrategy"]["limit"] == 6
+    assert tmpl["retryStrategy"]["backoff"] == {"duration": "30s", "factor": 2, "cap": "10m"}
+    assert tmpl["activeDeadlineSeconds"] == 7200
+    c = tmpl["container"]
+    assert c["resources"]["limits"] == {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"}
+    assert c["env"] == [{"name": "A", "value": "b"},
+                        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]
+
+
+def test_one_template_is_shared_by_every_task_of_a_chain(tmp_path: Path) -> None:
+    lines = []
+    for i in range(20):
+        value = "1" if i == 0 else '"${{ tasks.t%d.outputs.y }}"' % (i - 1)
+        lines.append(f"    t{i}:\n      python: m:f\n      inputs: {{x: {value}}}\n      outputs: {{y: int}}\n")
+    tasks = "".join(lines)
+    doc, _ = compile_doc(write_spec(tmp_path, "  defaults: {image: img:1}\n  tasks:\n" + tasks))
+    assert sorted(_templates(doc)) == ["main", "t1"]
+    dag = doc["spec"]["templates"][0]["dag"]["tasks"]
+    # The node id is the DAG task's own name (`{{tasks.name}}` in the template): no parameter for it.
+    assert dag[5] == {"name": "t5", "template": "t1", "depends": "t4", "arguments": {"parameters": [
+        {"name": "x", "value": "{{tasks.t4.outputs.parameters.y}}"}]}}
+    assert "{{tasks.name}}" in _templates(doc)["t1"]["container"]["args"]
+
+
+def test_cron_and_template_kinds(tmp_path: Path) -> None:
+    doc, _ = compile_doc(SPECS["etl_conditional"], Profile(store="s3://b/r", target=ArgoProfile(timezone="Europe/Paris")))
+    assert doc["kind"] == "CronWorkflow"
+    assert doc["spec"]["schedules"] == ["15 2 * * *"] and doc["spec"]["timezone"] == "Europe/Paris"
+    doc, _ = compile_doc(SPECS["diamond"], Profile(store="s3://b/r", options={"kind": "template"}))
+    assert doc["kind"] == "WorkflowTemplate"
+
+
+def test_when_is_rendered_for_govaluate_or_decided_by_exec() -> None:
+    doc, _ = compile_doc(SPECS["etl_conditional"])
+    dag = {t["name"]: t for t in doc["spec"]["workflowSpec"]["templates"][0]["dag"]["tasks"]}
+    assert dag["transform"]["when"] == "{{tasks.validate.outputs.parameters.row_count}} > 0"
+    assert dag["load"]["depends"] == "transform.Succeeded && validate"
+    doc, _ = compile_doc(SPECS["fanout_sweep"])
+    dag = {t["name"]: t for t in doc["spec"]["templates"][0]["dag"]["tasks"]}
+    assert dag["trial"]["withParam"] == "{{tasks.trial-decide.outputs.parameters.items}}"
+    assert dag["trial"]["arguments"]["parameters"][0] == {"name": "id", "value": "trial[{{item.i}}]"}
+
+
+def test_a_literal_with_braces_never_reaches_argo_as_a_tag(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, """\
+  inputs:
+    greeting: {type: str, default: "{{workflow.name}}"}
+  tasks:
+    a:
+      image: img:1
+      python: m:f
+      inputs: {s: "{{ not a tag }}", g: "${{ inputs.greeting }}"}
+      outputs: {y: str}
+""")
+    doc, _ = compile_doc(spec)
+    dag_task = doc["spec"]["templates"][0]["dag"]["tasks"][0]
+    assert "{{ not a tag }}" not in dump(dag_task)
+    args = _template_of(doc, "a")["container"]["args"]
+    payload = decode_task(args[args.index("--task") + 1])
+    assert payload.task.input("s").value.value == "{{ not a tag }}"  # type: ignore[union-attr]
+
+
+def test_long_names_and_huge_manifests_are_located_diagnostics(tmp_path: Path) -> None:
+    name = "w" * 60
+    spec = write_spec(tmp_path, "  schedule: '0 1 * * *'\n  tasks:\n    a: {image: i, python: m:f}\n", name)
+    _, diags = compile_doc(spec)
+    (d,) = [d for d in diags if d.code == "E401"]
+    assert "52" in d.message and d.span is not None
+
+
+@pytest.mark.parametrize("text", ["plain", "it's", 'say "hi"', "a: b", "# no", "yes", "null", "{{x}}", "ünï\ncode", "010"])
+def test_any_user_string_round_trips_through_the_yaml(tmp_path: Path, text: str) -> None:
+    quoted = yaml.safe_dump(text, default_style='"').strip()
+    spec = write_spec(tmp_path, f"  inputs:\n    s: {{type: str, default: {quoted}}}\n"
+                      "  tasks:\n    a: {image: i, python: m:f, inputs: {s: '${{ inputs.s }}'}}\n")
+    doc, _ = compile_doc(spec)
+    back = yaml.safe_load(dump(doc))
+    assert back == doc
+    assert back["spec"]["arguments"]["parameters"][0]["value"] == text
+
+
+def test_a_manifest_over_1_mib_names_its_cause_and_can_be_let_through(tmp_path: Path) -> None:
+    import hashlib
+
+    big = "".join(hashlib.sha256(str(i).encode()).hexdigest() for i in range(20_000))  # 1.28 MB, incompressible
+    spec = write_spec(tmp_path, f"  tasks:\n    a: {{image: i, python: m:f, env: {{BIG: {big}}}}}\n")
+    workflow = load(spec).workflow
+    assert workflow is not None
+    diags = Diagnostics()
+    backend.compile(workflow, PROFILE, diags)
+    (d,) = [d for d in diags if d.code == "E430"]
+    assert "over 1 MiB" in d.message and "'t1'" in d.message and d.span is not None and diags.has_errors
+    from tether.core.diagnostics import Severity
+
+    lenient = Diagnostics(unsupported_level=Severity.WARNING)  # --unsupported=warn
+    backend.compile(workflow, PROFILE, lenient)
+    assert [d.code for d in lenient] == ["E430"] and not lenient.has_errors
