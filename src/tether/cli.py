@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("logs", "show the logs of a run, or of one node of it"),
     "exec": ("exec_", "run one task attempt (the entrypoint every backend calls)"),
     "submit": ("submit", "register a workflow's AWS Batch job definitions and submit its jobs"),
+    "graph": ("graph", "draw a workflow as Mermaid, Graphviz DOT or a self-contained HTML page"),
+    "report": ("report", "a run as one self-contained HTML page (DAG, timeline, checkpoints), or --json"),
 }
 
 
