@@ -80,6 +80,7 @@ def env(tmp_path: Path, tether_env: dict[str, str]) -> dict[str, str]:
         "[tether.backends]\ntoy = toy_tether:backend\n", encoding="utf-8"
     )
     (tmp_path / "flow.yaml").write_text(SPEC, encoding="utf-8")
+    (tmp_path / "steps.py").write_text("def a() -> int:\n    return 1\n\n\ndef b(x: int) -> None:\n    pass\n", encoding="utf-8")
     return {**tether_env, "PYTHONPATH": f"{site}:{tether_env['PYTHONPATH']}"}
 
 

@@ -36,6 +36,15 @@ spec:
   outputs:
     result: "${{ tasks.train.outputs.result }}"
 """
+STEPS = """\
+def prep(n: int) -> int:
+    return n
+
+
+def train(rows: int) -> float:
+    return rows / 2
+"""
+"""The specs' Python tasks, beside them: `tether check` verifies their references by reading this file."""
 BAD = GOOD.replace("retries: 3", "retries: -3").replace("tasks.prep.outputs.rows", "tasks.prepp.outputs.rows")
 
 
@@ -43,6 +52,7 @@ BAD = GOOD.replace("retries: 3", "retries: -3").replace("tasks.prep.outputs.rows
 def specs(tmp_path: Path) -> dict[str, Path]:
     files = {"good": GOOD, "bad": BAD, "other": GOOD.replace("name: small", "name: other")}
     paths = {}
+    (tmp_path / "steps.py").write_text(STEPS, encoding="utf-8")
     for name, text in files.items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(text, encoding="utf-8")
@@ -101,6 +111,7 @@ def test_quiet_prints_only_problems(specs: dict[str, Path], tether_env: dict[str
 
 
 def test_spec_from_stdin(tmp_path: Path, tether_env: dict[str, str]) -> None:
+    (tmp_path / "steps.py").write_text(STEPS, encoding="utf-8")
     result = tether(["check", "-"], tether_env, tmp_path, stdin=BAD)
     assert result.returncode == 1
     assert result.stderr.startswith("<stdin>:14:27: error[E301]: unknown task 'prepp'\n")

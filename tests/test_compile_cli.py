@@ -28,6 +28,7 @@ def work(tmp_path: Path) -> Path:
     for name in ("one", "two"):
         (tmp_path / f"{name}.yaml").write_text(SPEC.replace("NAME", name), encoding="utf-8")
     (tmp_path / "twin.yaml").write_text(SPEC.replace("NAME", "one"), encoding="utf-8")
+    (tmp_path / "steps.py").write_text("def only() -> int:\n    return 1\n", encoding="utf-8")
     return tmp_path
 
 

@@ -29,7 +29,9 @@ def is_yaml_ref(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml")) or ref == "-"
 
 
-def load(ref: str) -> LoadResult:
+def load(ref: str, *, strict_refs: bool = False) -> LoadResult:
+    """`strict_refs`: a Python task module of a YAML spec that cannot be found or parsed is an
+    error rather than a warning (the CLI's `--strict-refs`)."""
     diags = Diagnostics()
     sources: dict[str, str] = {}
     workflow: Workflow | None
@@ -51,6 +53,11 @@ def load(ref: str) -> LoadResult:
         from .validate import validate
 
         workflow = validate(workflow, diags)
+        # YAML only: a Python spec's tasks were imported, so their refs are real already.
+        if is_yaml_ref(ref) and any(task.python for task in workflow.tasks):
+            from .python_refs import check_python_refs
+
+            check_python_refs(workflow, ref, diags, sources, strict=strict_refs)
     if diags.has_errors:
         return LoadResult(None, tuple(diags.sorted()), sources)
     assert workflow is not None
