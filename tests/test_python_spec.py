@@ -198,7 +198,7 @@ DIAGNOSTICS = {
         f"{_case('calls.py')}:36:18: error[E303]: task 'split' has no output 'validation'",
         f"{_case('calls.py')}:37:11: error[E213]: input 'values' of task 'total-6': a set cannot be passed to a task",
         f"{_case('calls.py')}:38:11: error[E213]: input 'values' of task 'total-7': a dict cannot hold promises",
-        f"{_case('calls.py')}:39:9: error[E201]: input 'message' of task 'log-2': unexpected character '+'",
+        f"{_case('calls.py')}:39:9: error[E201]: input 'message' of task 'log-2': unexpected end of expression",
         f"{_case('calls.py')}:40:5: error[E128]: .after() takes promises of task calls, not a str",
     ],
     "control.py:python_if": [
@@ -370,7 +370,7 @@ def test_a_workflow_called_in_a_workflow_is_inlined() -> None:
 
 
 @tether.workflow
-def nested_compilation(n: int) -> int:
+def nested_compilation(n: int) -> float:
     before = produce(n=n)
     inner, inner_diagnostics = build(inner_steps)  # a whole compilation inside this one
     assert inner is not None and inner_diagnostics == []

@@ -9,17 +9,28 @@ integer or boolean literals, joined by `&& || !` (govaluate's OperatorSymbol.go,
 https://github.com/Knetic/govaluate/blob/master/OperatorSymbol.go). A string value may hold a
 quote and a float may print as `1e-05`, which govaluate would misread, so anything else is
 reported as unsupported and the backend asks `tether exec --decide` instead.
+
+The other forms, from govaluate's MANUAL.md and evaluationStage.go
+(https://github.com/Knetic/govaluate/blob/master/MANUAL.md,
+https://github.com/Knetic/govaluate/blob/master/evaluationStage.go): `+ - *` are float64
+arithmetic, exact for the integers tether renders (the same 2**53 bound as the literals);
+`/` is float64 division, exact except by zero (govaluate gives +Inf where tether fails), so only
+a nonzero literal divisor is rendered; `%` is `math.Mod`, whose sign follows the dividend,
+unlike Python's floor modulo, and `//` and `len` do not exist, so those three are unsupported.
+`x in [a, b]` is govaluate's `in` over an array `(a, b)` (`inStage`: `==` on each item); an
+array needs two items or more (the `,` separator), so one item is rendered as `==`.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from ..core.expr import BinOp, Expr, Interp, ListExpr, Literal, Not, Ref
+from ..core.expr import BinOp, Call, Expr, Interp, ListExpr, Literal, Not, Ref
 from ..core.expr.generator import Generator
 from ..core.types import Type
 
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_EXACT_ARITHMETIC = frozenset({"+", "-", "*"})
 _SAFE_KINDS = frozenset({"int", "bool"})
 
 
@@ -59,7 +70,15 @@ class GovaluateWhen(Generator[str]):
         return f"!({self.visit(node.operand)})"
 
     def binop(self, node: BinOp) -> str:
+        if node.op in ("in", "not in"):
+            return self.membership(node)
+        if node.op in ("//", "%"):
+            return self.unsupported(node, f"govaluate has no '{node.op}' with Python's (floor) semantics")
+        if node.op == "/" and not _nonzero_literal(node.right):
+            return self.unsupported(node, "govaluate divides by zero without failing; only a nonzero literal divisor is exact")
         left, right = self.visit(node.left), self.visit(node.right)
+        if node.op in _EXACT_ARITHMETIC or node.op == "/":
+            return f"({left} {node.op} {right})"
         if node.op == "and":
             return f"({left} && {right})"
         if node.op == "or":
@@ -67,6 +86,21 @@ class GovaluateWhen(Generator[str]):
         if node.op in _COMPARISONS:
             return f"{left} {node.op} {right}"
         return self.unsupported(node, f"the operator '{node.op}'")
+
+    def membership(self, node: BinOp) -> str:
+        items = node.right
+        if not isinstance(items, ListExpr) or not items.items:
+            return self.unsupported(node, "'in' is rendered only over a written, non-empty list")
+        left = self.visit(node.left)
+        rendered = [self.visit(item) for item in items.items]
+        if len(rendered) == 1:
+            test = f"{left} == {rendered[0]}"
+        else:
+            test = f"{left} in ({', '.join(rendered)})"
+        return f"!({test})" if node.op == "not in" else f"({test})"
+
+    def call(self, node: Call) -> str:
+        return self.unsupported(node, f"govaluate has no {node.name}()")
 
     def list_expr(self, node: ListExpr) -> str:
         return self.unsupported(node, "list values cannot be compared after substitution")
@@ -84,6 +118,11 @@ def render_when(expr: Expr, argo_ref: Callable[[Ref], str | None], type_of: Call
     if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
         text = text[1:-1]
     return text
+
+
+def _nonzero_literal(expr: Expr) -> bool:
+    value = expr.value if isinstance(expr, Literal) else None
+    return isinstance(value, int) and not isinstance(value, bool) and value != 0
 
 
 def _balanced(text: str) -> bool:

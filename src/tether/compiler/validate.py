@@ -21,9 +21,10 @@ from typing import Iterable, Optional
 
 from ..core.diagnostics import Diagnostics, Span, did_you_mean
 from ..core.ir import Binding, Task, Workflow, WorkflowInput, WorkflowOutput
-from ..core.expr import BinOp, Expr, Generator, Interp, ListExpr, Literal, Not, Ref, plain_value, unparse, unparse_ref
+from ..core.expr import BinOp, Call, Expr, Generator, Interp, ListExpr, Literal, Not, Ref, plain_value, refs, unparse, unparse_ref
 from ..core.placeholders import ERROR_TYPE, INVALID, evolve
-from ..core.types import BOOL, STR, Type, accepts_value, is_assignable, list_of, type_of_literal
+from ..core.types import BOOL, FLOAT, INT, STR, Type, accepts_value, is_assignable, list_of, type_of_literal
+from .skips import skippable, spelling
 
 CODES: dict[str, str] = {
     "E000": "internal error in tether (a bug: please report it)",
@@ -55,6 +56,12 @@ CODES: dict[str, str] = {
     "E127": "a workflow returns several values without names (a plain tuple or list)",
     "E128": "tether.foreach / tether.when / .after() misused (nested foreach, a condition that is not a promise)",
     "E129": "a promise used as a Python value while building (`if promise:`, iterating one)",
+    "E140": "a YAML python task's module is not on the search path (a warning; an error with --strict-refs)",
+    "E141": "a YAML python task's module does not parse or cannot be read (a warning; an error with --strict-refs)",
+    "E142": "a YAML python task's module has no function of that name",
+    "E143": "a YAML python task binds an input its function does not take",
+    "E144": "a YAML python task leaves a parameter of its function without a default unbound",
+    "E145": "a YAML python task's outputs do not match its function's return annotation (names or count)",
     "E200": "invalid type",
     "E201": "invalid ${{ }} expression",
     "E202": "type mismatch on a data edge",
@@ -69,6 +76,8 @@ CODES: dict[str, str] = {
     "E211": "a Python annotation has no tether type (set, tuple, Any, a union other than Optional)",
     "E213": "a Python value that cannot be passed to a task (not JSON, a dict holding promises)",
     "E214": "a task with no output, or several, is used as a single value",
+    "E230": "a YAML python task's input type does not fit its function's parameter annotation",
+    "E231": "a YAML python task's output type does not fit its function's return annotation",
     "E300": "dependency cycle",
     "E301": "reference to an unknown task",
     "E302": "reference to an unknown workflow input",
@@ -78,6 +87,7 @@ CODES: dict[str, str] = {
     "E401": "an input or output name is not an identifier",
     "E402": "an environment variable name is invalid or uses a reserved prefix",
     "E403": "a label key or value is not valid for Kubernetes",
+    "E404": "an input or output name is longer than 255 characters",
 }
 __doc__ = (__doc__ or "") + "\n".join(f"    {code}  {meaning}" for code, meaning in CODES.items()) + "\n"
 
@@ -88,7 +98,14 @@ _WORKFLOW_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _TASK_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_ENV_PREFIXES = ("TETHER_", "AWS_BATCH_")
+MAX_IO_NAME = 255
+"""An output's name is a file name (a container writes `$TETHER_OUTPUTS/<name>`, `tether exec
+--outputs-dir` writes one file per output), and Linux and macOS allow 255 bytes in one:
+NAME_MAX, https://pubs.opengroup.org/onlinepubs/9799919799/basedefs/limits.h.html . Inputs
+share the rule, so a name can move from an output to an input."""
+_LENGTH_HINT = f"input and output names become file names, which hold at most {MAX_IO_NAME} characters"
 _NUMERIC = ("int", "float")
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "//", "%"})
 
 
 def validate(workflow: Workflow, diags: Diagnostics) -> Workflow:
@@ -110,6 +127,7 @@ class _Validator:
         self.fans_out = {name for name, t in self.tasks.items() if t.foreach is not None}
         self.edges: dict[tuple[str, str], _At | None] = {}  # (upstream, downstream) -> where
         self.reported_refs: set[tuple[str, str, str | None]] = set()
+        self.skippable: dict[str, str] | None = None  # task -> why it may be skipped; computed on use
 
     # ------------------------------------------------------------------ driver
 
@@ -145,7 +163,12 @@ class _Validator:
                     self.error("E106", f"workflow {kind} '{item.name}' is defined twice", item.span)
                     continue
                 names.add(item.name)
-                if not _WORKFLOW_IDENTIFIER.fullmatch(item.name):
+                if len(item.name) > MAX_IO_NAME:
+                    self.error(
+                        "E404", f"workflow {kind} name '{item.name[:20]}...' is {len(item.name)} characters long "
+                        f"(at most {MAX_IO_NAME})", item.span, _LENGTH_HINT,
+                    )
+                elif not _WORKFLOW_IDENTIFIER.fullmatch(item.name):
                     self.error(
                         "E401", f"workflow {kind} name '{item.name}' is not an identifier", item.span,
                         _identifier_hint(item.name, lowercase=True),
@@ -213,7 +236,12 @@ class _Validator:
                     self.error("E106", f"{kind} '{item.name}' of task '{task.name}' is defined twice", span)
                     continue
                 names.add(item.name)
-                if not _TASK_IDENTIFIER.fullmatch(item.name):
+                if len(item.name) > MAX_IO_NAME:
+                    self.error(
+                        "E404", f"{kind} name '{item.name[:20]}...' of task '{task.name}' is {len(item.name)} "
+                        f"characters long (at most {MAX_IO_NAME})", item.span, _LENGTH_HINT,
+                    )
+                elif not _TASK_IDENTIFIER.fullmatch(item.name):
                     self.error(
                         "E401", f"{kind} name '{item.name}' of task '{task.name}' is not an identifier", item.span,
                         _identifier_hint(item.name, lowercase=False),
@@ -285,10 +313,14 @@ class _Validator:
         if foreach_type is None:
             return None
         if foreach_type.kind != "list" or foreach_type.optional:
-            self.error(
-                "E204", f"'foreach' of task '{task.name}' must be a list, not {foreach_type}", task.span_of("foreach"),
-                "fan out over a list: \"${{ tasks.split.outputs.shards }}\"",
+            span = task.span_of("foreach")
+            in_python = span is not None and span.file.endswith(".py")
+            hint = (  # each front end's own spelling
+                "fan out over a list: `with tether.foreach(split(data).shards) as shard: ...`"
+                if in_python
+                else "fan out over a list: \"${{ tasks.split.outputs.shards }}\""
             )
+            self.error("E204", f"'foreach' of task '{task.name}' must be a list, not {foreach_type}", span, hint)
             return None
         element = foreach_type.args[0]
         if element.kind == "null":
@@ -341,13 +373,48 @@ class _Validator:
         return evolve(binding, type=inferred if inferred is not None else ERROR_TYPE)
 
     def check_workflow_output(self, output: WorkflowOutput) -> WorkflowOutput:
+        """Infer the output's type: T? when it reads a task that may be skipped, since the
+        executor then gives the whole output null. A declared type (a Python workflow's return
+        annotation) must accept it, and stays the output's type."""
+        declared = output.type
         if isinstance(output.value, Literal) and output.value.value is INVALID:
-            return evolve(output, type=ERROR_TYPE)
+            return evolve(output, type=declared or ERROR_TYPE)
         inferred = self.infer(output.value, None, "", None, output.span)
         if inferred is not None and _has_null(inferred):
             self.error("E209", f"cannot infer the type of workflow output '{output.name}' ({inferred})", output.span)
             inferred = None
-        return evolve(output, type=inferred if inferred is not None else ERROR_TYPE)
+        skipped = self.skipped_by(output.value)
+        if inferred is not None and skipped is not None:
+            inferred = inferred.as_optional()
+        if declared is None or declared == ERROR_TYPE:
+            return evolve(output, type=inferred if inferred is not None else ERROR_TYPE)
+        if inferred is not None and not is_assignable(inferred, declared):
+            python = output.span is not None and output.span.file.endswith(".py")
+            where = "annotate the workflow ->" if python else "declare the output"
+            if skipped is not None and is_assignable(inferred.as_required(), declared):
+                task, why = skipped
+                self.error(
+                    "E202", f"workflow output '{output.name}' is declared {declared}, but it is null when "
+                    f"task '{task}' is skipped ({why})", output.span,
+                    f"{where} {spelling(declared.as_optional(), python)}, "
+                    f"or {'return' if python else 'use'} an output of a task that always runs",
+                )
+            else:
+                self.error(
+                    "E202", f"workflow output '{output.name}' is declared {declared}, "
+                    f"but {_describe_expr(output.value)} is {inferred}", output.span,
+                    f"convert the value, or {where} {spelling(inferred, python)}",
+                )
+        return output
+
+    def skipped_by(self, expr: Expr) -> tuple[str, str] | None:
+        """(task, why) for the first task `expr` reads that may be skipped, else None."""
+        if self.skippable is None:
+            self.skippable = skippable(self.tasks.values())
+        for ref in refs(expr):
+            if ref.root == "tasks" and ref.task in self.skippable:
+                return ref.task, self.skippable[ref.task]
+        return None
 
     # ------------------------------------------------------------------ expressions
 
@@ -363,10 +430,15 @@ class _Validator:
                 if side is not None and side != BOOL:
                     self.error("E206", f"'{e.op}' needs bool on both sides, not {side}", where, f"in {_quote(e)}")
             return BOOL
+        if e.op in _ARITHMETIC:
+            return self.arithmetic_type(e, left, right, where)
         if left is None or right is None:
             return BOOL
+        if e.op in ("in", "not in"):
+            self.membership_check(e, left, right, where)
+            return BOOL
         if e.op in ("==", "!="):
-            if not (is_assignable(left, right) or is_assignable(right, left) or _both_numeric(left, right)):
+            if not _comparable(left, right):
                 self.error("E206", f"cannot compare {left} with {right}", where, f"in {_quote(e)}: the two sides never match")
             return BOOL
         ordered = _both_numeric(left, right) or (left.as_required() == STR and right.as_required() == STR)
@@ -375,6 +447,29 @@ class _Validator:
                 "E206", f"'{e.op}' needs two numbers or two strings, not {left} and {right}", where, f"in {_quote(e)}"
             )
         return BOOL
+
+    def arithmetic_type(self, e: BinOp, left: Type | None, right: Type | None, where: _At) -> Type | None:
+        """Numbers only: int with int is int (`/` always gives float), with a float it is float."""
+        if left is None or right is None:
+            return None
+        if not _both_numeric(left, right) or left.optional or right.optional:
+            strings = left.as_required() == STR and right.as_required() == STR
+            hint = "join strings in an interpolated string: \"${{ a }}${{ b }}\"" if strings and e.op == "+" else f"in {_quote(e)}"
+            self.error("E206", f"'{e.op}' needs two numbers, not {left} and {right}", where, hint)
+            return None
+        return FLOAT if e.op == "/" or FLOAT in (left, right) else INT
+
+    def membership_check(self, e: BinOp, left: Type, right: Type, where: _At) -> None:
+        """`x in list[T]` (x comparable with T), `str in dict[str, T]` (a key), `str in str` (a substring)."""
+        if right.optional or right.kind not in ("list", "dict", "str"):
+            hint = "the value may be null; compare it with null first" if right.optional else f"in {_quote(e)}"
+            self.error("E206", f"'{e.op}' needs a list, a dict or a str on its right, not {right}", where, hint)
+        elif right.kind == "list" and not (right.args[0].kind == "null" or _comparable(left, right.args[0])):
+            self.error("E206", f"cannot look for {left} in {right}", where, f"in {_quote(e)}: the two sides never match")
+        elif right.kind == "dict" and left.as_required() != STR:
+            self.error("E206", f"the keys of {right} are str, not {left}", where, f"in {_quote(e)}")
+        elif right.kind == "str" and left != STR:
+            self.error("E206", f"'{e.op}' on a str looks for a str, not {left}", where, f"in {_quote(e)}")
 
     def ref_type(self, ref: Ref, task: Task | None, key: str, item_type: Type | None, span: _At) -> Type | None:
         base: Type | None
@@ -394,6 +489,7 @@ class _Validator:
             if wi is None:
                 guess = did_you_mean(ref.name or "", self.inputs)
                 hint = f"did you mean 'inputs.{guess}'?" if guess else _declared("workflow inputs", self.inputs)
+                hint = _subtraction_hint(f"inputs.{ref.name}", ref.name or "", self.inputs) or hint
                 self.error("E302", f"unknown workflow input '{ref.name}'", span, hint)
                 return None
             base = wi.type
@@ -413,6 +509,7 @@ class _Validator:
             if ref.name not in declared:
                 guess = did_you_mean(ref.name or "", declared)
                 hint = f"did you mean '{guess}'?" if guess else f"declare it in task '{ref.task}': outputs: {{{ref.name}: TYPE}}"
+                hint = _subtraction_hint(f"tasks.{ref.task}.outputs.{ref.name}", ref.name or "", declared) or hint
                 marker = (ref.task, ref.name or "", None)
                 self.error("E303", f"task '{ref.task}' has no output '{ref.name}'", span, hint)
                 self.reported_refs.add(marker)
@@ -553,6 +650,16 @@ class _TypeInference(Generator[Optional[Type]]):
         left = self.visit(node.left)
         return self.validator.binop_type(node, left, self.visit(node.right), self.where)
 
+    def call(self, node: Call) -> Type | None:
+        argument = self.visit(node.args[0])  # len, the only function
+        if argument is not None and (argument.optional or argument.kind not in ("list", "dict", "str")):
+            hint = (
+                "the value may be null; compare it with null first" if argument.optional
+                else "len(x) counts a list's items, a dict's keys or a str's characters"
+            )
+            self.validator.error("E206", f"len() needs a list, a dict or a str, not {argument}", self.where, hint)
+        return INT
+
     def list_expr(self, node: ListExpr) -> Type | None:
         element_types = [self.visit(item) for item in node.items]
         if any(t is None for t in element_types):
@@ -641,6 +748,23 @@ def _has_null(t: Type) -> bool:
 
 def _both_numeric(a: Type, b: Type) -> bool:
     return a.kind in _NUMERIC and b.kind in _NUMERIC
+
+
+def _subtraction_hint(text: str, name: str, known: Iterable[str]) -> str | None:
+    """`inputs.n-1` reads an input named 'n-1' ('-' may be part of a name): say how to subtract."""
+    head, dash, tail = name.partition("-")
+    if not dash or head not in known:
+        return None
+    return f"to subtract, put spaces around '-': {text[: len(text) - len(name)]}{head} - {tail}"
+
+
+def _comparable(a: Type, b: Type) -> bool:
+    """Can `a == b` ever be true? The element type of `[]` and `{}` (null) matches any element."""
+    if is_assignable(a, b) or is_assignable(b, a) or _both_numeric(a, b):
+        return True
+    if a.kind == b.kind and a.kind in ("list", "dict"):
+        return all(x.kind == "null" or y.kind == "null" or _comparable(x, y) for x, y in zip(a.args, b.args))
+    return False
 
 
 def _join_list(types: list[Type], where: _At, validator: _Validator, expr: ListExpr) -> Type | None:

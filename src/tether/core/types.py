@@ -116,11 +116,33 @@ def _parse_well_formed(text: str) -> Type | None:
     return None if value is None else Type("dict", (STR, value), optional)
 
 
+MAX_TYPE_DEPTH = 32
+"""How deeply `list[...]` and `dict[str, ...]` may nest. Types are walked recursively everywhere
+(assignability, value checks, every backend), so a deeper one is refused where it is written."""
+
+
+def _check_depth(text: str) -> None:
+    """Refuse brackets nested deeper than MAX_TYPE_DEPTH, pointing at the first one too many."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char == "[":
+            depth += 1
+            if depth > MAX_TYPE_DEPTH:
+                raise TypeSyntaxError(
+                    f"type nested too deeply (more than {MAX_TYPE_DEPTH} levels of list[...] and dict[...])",
+                    index + 1,
+                    "use a shallower type, e.g. dict[str, str] holding JSON text for deep data",
+                )
+        elif char == "]":
+            depth -= 1
+
+
 @lru_cache(maxsize=4096)
 def parse_type(text: str) -> Type:
     """Parse a type spelling; raises TypeSyntaxError with a column and a hint."""
     if not isinstance(text, str):
         raise TypeSyntaxError(f"a type must be a string, not {type(text).__name__}")
+    _check_depth(text)
     stripped = text.strip()
     if stripped in SCALARS:  # fast path: most types in a spec are scalars
         return Type(stripped)
@@ -134,13 +156,31 @@ def parse_type(text: str) -> Type:
         tree = _parser().parse(stripped)
     except UnexpectedInput as exc:
         column = max(getattr(exc, "column", 1), 1) + lead
-        raise TypeSyntaxError(f"invalid type {text!r}", column, _TYPE_HINT) from None
+        raise TypeSyntaxError(f"invalid type {text!r}", column, _typing_hint(stripped) or _TYPE_HINT) from None
     except LarkError:
         raise TypeSyntaxError(f"invalid type {text!r}", 1, _TYPE_HINT) from None
     return _build(tree, text, lead)
 
 
 _TYPE_HINT = "types are int, float, bool, str, file, dir, list[T], dict[str, T], and T? for optional"
+
+_TYPING_NAMES = ((re.compile(r"\bList\["), "list["), (re.compile(r"\bDict\["), "dict["))
+_OPTIONAL = re.compile(r"\bOptional\[([^\[\]]+)\]")
+
+
+def _typing_hint(text: str) -> str | None:
+    """`List[float]` (the typing module's spelling) -> "did you mean 'list[float]'?", when the
+    lowercase spelling parses."""
+    fixed = _OPTIONAL.sub(r"\1?", text)
+    for pattern, lower in _TYPING_NAMES:
+        fixed = pattern.sub(lower, fixed)
+    if fixed == text:
+        return None
+    try:
+        parse_type(fixed)
+    except TypeSyntaxError:
+        return None
+    return f"did you mean '{fixed}'? Types are spelled as Python's built-ins (list, dict), and T? for optional"
 
 
 def _build(tree, text: str, lead: int = 0) -> Type:  # type: ignore[no-untyped-def]

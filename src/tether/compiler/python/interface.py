@@ -258,6 +258,23 @@ def task_interface(task: Any, index: SourceIndex, diags: Diagnostics) -> TaskInt
     )
 
 
+def workflow_return_types(workflow: Any, index: SourceIndex) -> tuple[dict[str, Type], bool]:
+    """The output types a workflow's return annotation declares, and whether it is one plain type
+    (the type of a single `result`) rather than a NamedTuple's named fields.
+
+    A workflow needs no return annotation, and one tether cannot read declares nothing (it is
+    not an error today), so problems here are not reported: only what it does declare is checked.
+    """
+    fn = workflow.__wrapped__
+    if not _Annotations(fn).has("return"):
+        return {}, False
+    outputs = _outputs(fn, f"workflow '{workflow.workflow_name}'", index, Diagnostics())
+    if not outputs:
+        return {}, False
+    annotation = _Annotations(fn).resolve("return")
+    return dict(outputs), not _is_named_tuple(annotation)
+
+
 def workflow_parameters(workflow: Any, index: SourceIndex, diags: Diagnostics) -> list[Parameter] | None:
     """The workflow's inputs, with defaults checked against their types."""
     fn = workflow.__wrapped__

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import sysconfig
 import traceback
@@ -30,7 +31,7 @@ from ...api.workflow import WorkflowFunction
 from ...core.diagnostics import Diagnostics, Span, did_you_mean
 from ...core.expr import Expr, Ref
 from ...core.ir import Binding, Output, Task, Workflow, WorkflowInput, WorkflowOutput
-from .interface import task_interface, workflow_parameters
+from .interface import task_interface, workflow_parameters, workflow_return_types
 from .policies import task_fields
 from .source import SourceIndex, display_path
 
@@ -266,11 +267,17 @@ def _outputs(
         return ()
     else:
         named = [("result", returned)]
+    single = len(named) == 1 and named[0][1] is returned
+    # The return annotation declares the outputs' types (validation checks the values against
+    # them): a plain `-> T` is the type of a single `result`, a NamedTuple's fields go by name.
+    declared, plain = workflow_return_types(workflow, index)
+    if plain and not single:
+        declared = {}
     outputs = []
     for name, value in named:
         expr: Expr | None = builder.to_expr(value, site, f"workflow output '{name}'")
         if expr is not None:
-            outputs.append(WorkflowOutput(name, expr, None, span))
+            outputs.append(WorkflowOutput(name, expr, declared.get(name), span))
     return tuple(outputs)
 
 
@@ -434,7 +441,29 @@ def _report_exception(
         hint = "a workflow body only wires tasks together: compute with the values inside a task"
     elif isinstance(exc, ImportError):
         hint = "the spec's directory is on sys.path; install or vendor other dependencies"
+    elif isinstance(exc, TypeError):
+        hint = _keyword_hint(str(exc))
     diags.error("E120" if code is None else "E122", f"{what}: {message}", span, hint)
+
+
+_UNEXPECTED_KEYWORD = re.compile(r"^(task|workflow)\(\) got an unexpected keyword argument '(\w+)'$")
+
+
+def _keyword_hint(message: str) -> str | None:
+    """`@tether.task(retry=3)` -> "did you mean retries=...?" (a typo fails at import, in Python itself)."""
+    match = _UNEXPECTED_KEYWORD.match(message)
+    if match is None:
+        return None
+    import tether
+
+    function = getattr(tether, match.group(1))
+    keywords = [p.name for p in inspect.signature(function).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    from ...core.diagnostics import did_you_mean
+
+    guess = did_you_mean(match.group(2), keywords)
+    if guess is None:
+        return f"tether.{match.group(1)}() takes {', '.join(keywords)}"
+    return f"did you mean {guess}=...? tether.{match.group(1)}() takes {', '.join(keywords)}"
 
 
 def _user_frame(tb: TracebackType | None) -> tuple[str, int] | None:

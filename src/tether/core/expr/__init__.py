@@ -1,4 +1,5 @@
-"""The `${{ ... }}` expression language: references, literals, comparisons, and/or/not.
+"""The `${{ ... }}` expression language: references, literals, comparisons, `in`, arithmetic,
+`len`, and/or/not.
 
 Expressions are parsed (`syntax`: one token set shared by a lark grammar and a lark-free fast
 path) into small frozen nodes (`nodes`). Everything done with a parsed expression is a
@@ -11,13 +12,13 @@ References: `inputs.X`, `tasks.T.outputs.Y`, `item`, each optionally followed by
 """
 
 from .generator import Generator
-from .nodes import BinOp, EvaluationError, Expr, ExprSyntaxError, Interp, ListExpr, Literal, Not, Ref, plain_value
+from .nodes import BinOp, Call, EvaluationError, Expr, ExprSyntaxError, Interp, ListExpr, Literal, Not, Ref, plain_value
 from .render import evaluate, refs, to_template, unparse, unparse_ref
 from .syntax import parse_expr
 from .template import TemplatePiece, has_template, parse_template, split_template
 
 __all__ = [
-    "BinOp", "EvaluationError", "Expr", "ExprSyntaxError", "Generator", "Interp", "ListExpr", "Literal", "Not",
+    "BinOp", "Call", "EvaluationError", "Expr", "ExprSyntaxError", "Generator", "Interp", "ListExpr", "Literal", "Not",
     "Ref", "TemplatePiece", "evaluate", "has_template", "parse_expr", "parse_template", "plain_value", "refs",
     "split_template", "to_template", "unparse", "unparse_ref",
 ]

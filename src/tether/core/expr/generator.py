@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Callable, Generic, TypeVar, cast
 
-from .nodes import BinOp, Expr, Interp, ListExpr, Literal, Not, Ref
+from .nodes import BinOp, Call, Expr, Interp, ListExpr, Literal, Not, Ref
 
 T = TypeVar("T")
 
 _METHODS: dict[type, str] = {
-    Literal: "literal", Ref: "ref", Not: "not_", BinOp: "binop", ListExpr: "list_expr", Interp: "interp",
+    Literal: "literal", Ref: "ref", Not: "not_", BinOp: "binop", Call: "call", ListExpr: "list_expr",
+    Interp: "interp",
 }
 
 
@@ -44,6 +45,9 @@ class Generator(Generic[T]):
 
     def binop(self, node: BinOp) -> T:
         return self.unsupported(node, f"the operator '{node.op}' is not supported")
+
+    def call(self, node: Call) -> T:
+        return self.unsupported(node, f"the function '{node.name}' is not supported")
 
     def list_expr(self, node: ListExpr) -> T:
         return self.unsupported(node, "list expressions are not supported")

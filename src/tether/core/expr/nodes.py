@@ -37,9 +37,17 @@ class Not:
 
 @dataclass(frozen=True)
 class BinOp:
-    op: str  # and, or, ==, !=, <, <=, >, >=
+    op: str  # and, or; == != < <= > >= in, not in; + - * / // %
     left: "Expr"
     right: "Expr"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of one of the language's functions (`len(x)`); `name` is checked by the parser."""
+
+    name: str
+    args: tuple["Expr", ...]
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Interp:
     parts: tuple[Union[str, "Expr"], ...]
 
 
-Expr = Union[Literal, Ref, Not, BinOp, ListExpr, Interp]
+Expr = Union[Literal, Ref, Not, BinOp, Call, ListExpr, Interp]
 
 
 class ExprSyntaxError(ValueError):
@@ -67,7 +75,8 @@ class ExprSyntaxError(ValueError):
 
 
 class EvaluationError(ValueError):
-    """Evaluation failed at run time (a missing key, an index out of range, an ordering of mixed types)."""
+    """Evaluation failed at run time (a missing key, an index out of range, an ordering of mixed
+    types, a division by zero)."""
 
 
 def plain_value(value: object) -> object:

@@ -11,12 +11,13 @@ import re
 from typing import Callable
 
 from .generator import Generator
-from .nodes import BinOp, EvaluationError, Expr, Interp, ListExpr, Literal, Not, Ref, plain_value
+from .nodes import BinOp, Call, EvaluationError, Expr, Interp, ListExpr, Literal, Not, Ref, plain_value
 from .syntax import KEYWORDS
 
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PRECEDENCE = {"or": 1, "and": 2}
-_NOT, _COMPARISON, _ATOM = 3, 4, 5
+_NOT, _COMPARISON, _ADDITIVE, _MULTIPLICATIVE, _ATOM = 3, 4, 5, 6, 7
+_PRECEDENCE = {"or": 1, "and": 2, "+": _ADDITIVE, "-": _ADDITIVE, "*": _MULTIPLICATIVE, "/": _MULTIPLICATIVE,
+               "//": _MULTIPLICATIVE, "%": _MULTIPLICATIVE}  # any other operator is a comparison
 
 
 def unparse_ref(ref: Ref) -> str:
@@ -62,10 +63,14 @@ class Unparser(Generator[str]):
 
     def binop(self, node: BinOp) -> str:
         level = _level(node)
-        # The right operand binds tighter (and/or group to the left), and a comparison's
-        # operands must be atoms (comparisons do not chain), so both round-trip exactly.
+        # The right operand binds tighter (and/or and arithmetic group to the left), and a
+        # comparison's operands bind tighter than it (comparisons do not chain), so both
+        # round-trip exactly.
         left = self.operand(node.left, level + 1 if level == _COMPARISON else level)
         return f"{left} {node.op} {self.operand(node.right, level + 1)}"
+
+    def call(self, node: Call) -> str:
+        return f"{node.name}(" + ", ".join(self.visit(a) for a in node.args) + ")"
 
     def interp(self, node: Interp) -> str:
         return "".join(p if isinstance(p, str) else "${{ " + self.visit(p) + " }}" for p in node.parts)
@@ -95,6 +100,10 @@ class RefCollector(Generator[None]):
     def binop(self, node: BinOp) -> None:
         self.visit(node.left)
         self.visit(node.right)
+
+    def call(self, node: Call) -> None:
+        for arg in node.args:
+            self.visit(arg)
 
     def list_expr(self, node: ListExpr) -> None:
         for item in node.items:
@@ -145,10 +154,50 @@ class Evaluator(Generator[object]):
             return left == right
         if op == "!=":
             return left != right
+        if op in ("in", "not in"):
+            return _contains(right, left, op) == (op == "in")
+        if op in _ARITHMETIC:
+            return _arithmetic(op, left, right)
         try:
             return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]  # type: ignore[operator]
         except TypeError:
             raise EvaluationError(f"cannot compare {left!r} {op} {right!r}") from None
+
+
+    def call(self, node: Call) -> object:
+        value = self.visit(node.args[0])  # len, the only function
+        if isinstance(value, (list, dict, str)):
+            return len(value)
+        raise EvaluationError(f"len() needs a list, a dict or a string, not {value!r}")
+
+
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b, "//": lambda a, b: a // b, "%": lambda a, b: a % b,
+}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _arithmetic(op: str, left: object, right: object) -> object:
+    """Python's arithmetic on JSON numbers: `/` gives a float, `//` and `%` floor, as in Python."""
+    if not (_is_number(left) and _is_number(right)):
+        raise EvaluationError(f"cannot compute {left!r} {op} {right!r}: '{op}' needs two numbers")
+    try:
+        return _ARITHMETIC[op](left, right)  # type: ignore[arg-type]
+    except ZeroDivisionError:
+        raise EvaluationError(f"division by zero: {left!r} {op} {right!r}") from None
+
+
+def _contains(container: object, element: object, op: str) -> bool:
+    """`in` over a list (an equal item), a dict (a key) or a string (a substring)."""
+    if isinstance(container, list):
+        return any(element == item for item in container)
+    if isinstance(container, dict) or (isinstance(container, str) and isinstance(element, str)):
+        return element in container  # type: ignore[operator]
+    raise EvaluationError(f"cannot evaluate {element!r} {op} {container!r}")
 
 
 def _to_text(value: object) -> str:

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from typing import Union
 
-from .nodes import BinOp, Expr, ExprSyntaxError, ListExpr, Literal, Not, Ref
+from .nodes import BinOp, Call, Expr, ExprSyntaxError, ListExpr, Literal, Not, Ref
 
 # ---------------------------------------------------------------------------- tokens
 
@@ -32,6 +32,15 @@ KEY = rf"(?![0-9]){NAME}"
 BLANK = r"[ \t\r\n]"
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 _COMP = "|".join(re.escape(op) for op in COMPARISONS)
+MEMBERSHIP = ("in", "not in")
+_WORD_END = rf"(?!{_NAME_CHAR})"
+_IN = rf"not{BLANK}+in{_WORD_END}|in{_WORD_END}"
+"""`in` / `not in` (any blanks between): one token, read only where a comparison operator may
+stand, i.e. after an operand, where no reference or keyword can start."""
+ADDITIVE = ("+", "-")
+MULTIPLICATIVE = ("//", "*", "/", "%")
+FUNCTIONS = {"len": 1}
+"""The functions an expression may call, with their number of arguments."""
 
 _GRAMMAR = rf"""
 ?start: or_expr
@@ -39,11 +48,16 @@ _GRAMMAR = rf"""
 ?and_expr: not_expr ("and" not_expr)*      -> and_
 ?not_expr: "not" not_expr                  -> not_
          | comparison
-?comparison: atom (COMP atom)?             -> compare
+?comparison: sum (COMP sum)?               -> compare
+?sum: product (ADD product)*               -> arith
+?product: atom (MUL atom)*                 -> arith
 ?atom: ref
+     | call
      | literal
      | "(" or_expr ")"
      | "[" [or_expr ("," or_expr)*] "]"    -> list_lit
+     | "{{" "}}"                           -> empty_dict
+call: ROOT "(" [or_expr ("," or_expr)*] ")"
 ref: ROOT accessor*
 ?accessor: "." NAME                        -> attr
          | "[" (SIGNED_INT | STRING) "]"   -> index
@@ -52,7 +66,9 @@ literal: SIGNED_NUMBER -> number
        | "true"        -> true
        | "false"       -> false
        | "null"        -> null
-COMP: {" | ".join(f'"{op}"' for op in COMPARISONS)}
+COMP: /{_COMP}|{_IN}/
+ADD: {" | ".join(f'"{op}"' for op in ADDITIVE)}
+MUL: {" | ".join(f'"{op}"' for op in MULTIPLICATIVE)}
 ROOT: /{ROOT}/
 NAME: /{NAME}/
 STRING: /"(\\.|[^"\\])*"/ | /'(\\.|[^'\\])*'/
@@ -63,8 +79,15 @@ STRING: /"(\\.|[^"\\])*"/ | /'(\\.|[^'\\])*'/
 
 HINT = (
     "references are inputs.NAME, tasks.TASK.outputs.NAME and item; "
-    "operators are == != < <= > >= and or not"
+    "operators are == != < <= > >= in, not in, + - * / // %, and or not; functions: len(x)"
 )
+
+MAX_EXPR_DEPTH = 100
+"""How deeply an expression may nest: brackets, `not`, comparisons, and each further term of an
+`and`/`or` chain (`a and b and c` nests as `(a and b) and c`). Every consumer of an expression
+(type inference, evaluation, the Argo and Batch translations) walks it recursively, so a deeper
+one is refused here, with a column, instead of exhausting the stack later."""
+_DEPTH_HINT = "split it into simpler steps: compute part of it in a task, or use fewer terms"
 
 # ---------------------------------------------------------------------------- fast path
 
@@ -129,6 +152,7 @@ def parse_with_grammar(text: str) -> Expr:
 
     if not text.strip():
         raise ExprSyntaxError("empty expression", 1, HINT)
+    _check_brackets(text)
     try:
         tree = _parser().parse(text)
     except UnexpectedEOF:
@@ -142,7 +166,56 @@ def parse_with_grammar(text: str) -> Expr:
         position = exc.pos_in_stream
         column = position + 1 if isinstance(position, int) and position >= 0 else len(text) + 1
         raise ExprSyntaxError(shown, column, HINT) from None
+    depth = _tree_depth(tree)
+    if depth > MAX_EXPR_DEPTH:
+        raise ExprSyntaxError(f"expression nested too deeply (depth {depth}; the limit is {MAX_EXPR_DEPTH})", 1, _DEPTH_HINT)
     return _build(tree)
+
+
+_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"|' + r"'(?:\\.|[^'\\])*'")
+
+
+def _check_brackets(text: str) -> None:
+    """Refuse brackets nested deeper than MAX_EXPR_DEPTH before lark builds a tree of them,
+    pointing at the first bracket too many (brackets inside string literals do not count)."""
+    depth = 0
+    position = 0
+    for match in _QUOTED.finditer(text):
+        depth = _bracket_depth(text, position, match.start(), depth)
+        position = match.end()
+    _bracket_depth(text, position, len(text), depth)
+
+
+def _bracket_depth(text: str, start: int, end: int, depth: int) -> int:
+    for index in range(start, end):
+        char = text[index]
+        if char in "([":
+            depth += 1
+            if depth > MAX_EXPR_DEPTH:
+                raise ExprSyntaxError(
+                    f"expression nested too deeply (more than {MAX_EXPR_DEPTH} brackets)", index + 1, _DEPTH_HINT
+                )
+        elif char in ")]":
+            depth -= 1
+    return depth
+
+
+def _tree_depth(tree) -> int:  # type: ignore[no-untyped-def]
+    """The depth of the Expr that `_build` makes of `tree` (an upper bound), without recursion."""
+    from lark import Tree
+
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        kids = [kid for kid in node.children if isinstance(kid, Tree)]
+        if node.data in ("or_", "and_", "compare", "arith") and len(node.children) == 1:
+            stack.extend((kid, depth) for kid in kids)  # an alias kept for one child: no Expr of its own
+            continue
+        chain = len(kids) - 1 if node.data in ("or_", "and_", "arith") else 0  # left-folded into BinOps
+        stack.extend((kid, depth + 1 + max(chain, 0)) for kid in kids)
+    return deepest
 
 
 def _make_ref(parts: list[Union[str, int]], dotted: list[bool], column: int) -> Ref:
@@ -162,6 +235,11 @@ def _make_ref(parts: list[Union[str, int]], dotted: list[bool], column: int) -> 
         start = 4
         ref = Ref("tasks", str(parts[3]), str(parts[1]), tuple(parts[4:]), column)
     else:
+        root, dash, rest = str(head).partition("-")
+        if dash and root in ("item", "inputs", "tasks"):  # `item-1`: '-' is part of a name
+            raise ExprSyntaxError(
+                f"unknown reference '{head}'", column, f"to subtract, put spaces around '-': {root} - {rest}"
+            )
         raise ExprSyntaxError(f"unknown reference '{head}'", column, HINT)
     for step, by_dot in zip(parts[start:], dotted[start:]):
         if by_dot and isinstance(step, str) and step[:1].isdigit():
@@ -174,7 +252,7 @@ def _make_ref(parts: list[Union[str, int]], dotted: list[bool], column: int) -> 
 def _build(tree) -> Expr:  # type: ignore[no-untyped-def]
     rule = tree.data
     kids = tree.children
-    if rule in ("or_", "and_", "compare") and len(kids) == 1:  # aliases keep 1-child rules
+    if rule in ("or_", "and_", "compare", "arith") and len(kids) == 1:  # aliases keep 1-child rules
         return _build(kids[0])
     if rule in ("or_", "and_"):
         op = "or" if rule == "or_" else "and"
@@ -185,9 +263,19 @@ def _build(tree) -> Expr:  # type: ignore[no-untyped-def]
     if rule == "not_":
         return Not(_build(kids[0]))
     if rule == "compare":
-        return BinOp(str(kids[1]), _build(kids[0]), _build(kids[2]))
+        return BinOp(" ".join(str(kids[1]).split()), _build(kids[0]), _build(kids[2]))
+    if rule == "arith":
+        result = _build(kids[0])
+        for i in range(1, len(kids), 2):  # left-associative: a - b - c is (a - b) - c
+            result = BinOp(str(kids[i]), result, _build(kids[i + 1]))
+        return result
     if rule == "list_lit":
         return ListExpr(tuple(_build(k) for k in kids if k is not None))
+    if rule == "empty_dict":
+        return Literal({})
+    if rule == "call":
+        _check_function(kids[0], sum(k is not None for k in kids[1:]))  # before its arguments' errors
+        return Call(str(kids[0]), tuple(_build(k) for k in kids[1:] if k is not None))
     if rule == "ref":
         parts: list[Union[str, int]] = [str(kids[0])]
         dotted = [True]
@@ -209,6 +297,22 @@ def _build(tree) -> Expr:  # type: ignore[no-untyped-def]
     if rule in ("true", "false", "null"):
         return Literal(_LITERAL_WORDS[rule])
     raise ExprSyntaxError(f"unsupported expression '{rule}'", 1, HINT)  # pragma: no cover
+
+
+def _check_function(name_token, count: int) -> None:  # type: ignore[no-untyped-def]
+    """A call names a known function with its number of arguments."""
+    name, column = str(name_token), name_token.start_pos + 1
+    arity = FUNCTIONS.get(name)
+    if arity is None:
+        from ..diagnostics import did_you_mean
+
+        guess = did_you_mean(name, FUNCTIONS)
+        hint = f"did you mean '{guess}'?" if guess else "the functions are: " + ", ".join(f"{f}(x)" for f in FUNCTIONS)
+        raise ExprSyntaxError(f"unknown function '{name}'", column, hint)
+    if count != arity:
+        raise ExprSyntaxError(
+            f"{name}() takes {arity} argument{'s' if arity != 1 else ''}, not {count}", column, f"write {name}(x)"
+        )
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
