@@ -206,8 +206,8 @@ def test_run_refuses_the_workflow_that_used_to_return_null_and_succeed(
 
 
 def test_a_declared_output_type_is_checked_in_any_front_end(tmp_path: Path) -> None:
-    """The YAML front end declares no output types yet; a workflow that carries one (as IR may)
-    is checked the same way, with the hint spelled for YAML."""
+    """A declared output type on any workflow (as IR may carry it) is checked the same way, with
+    the hint spelled for YAML."""
     from tether.compiler.validate import validate
     from tether.core.diagnostics import Diagnostics
     from tether.core.placeholders import evolve
@@ -231,3 +231,32 @@ def test_a_declared_output_type_is_checked_in_any_front_end(tmp_path: Path) -> N
     diags = Diagnostics()
     validate(workflow, diags)  # validating a validated workflow again finds nothing new
     assert diags.items == []
+
+
+def test_a_yaml_workflow_output_can_declare_its_type(tmp_path: Path) -> None:
+    """`spec.outputs.NAME: {type: T, value: V}` promises T: reading a skippable task where T is
+    not optional is a located error at the value, and `T?` accepts it."""
+    text = _YAML.replace(
+        '    count: "${{ tasks.always.outputs.count }}"\n',
+        '    count: "${{ tasks.always.outputs.count }}"\n'
+        '    strict: {type: int, value: "${{ tasks.gate.outputs.score }}"}\n'
+        '    lenient: {type: "int?", value: "${{ tasks.gate.outputs.score }}"}\n'
+        '    steady: {type: int, value: "${{ tasks.always.outputs.count }}"}\n',
+    )
+    path = tmp_path / "skips.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = load(str(path))
+    errors = [render(d, text, color=False).replace(str(path), "skips.yaml") for d in result.diagnostics if d.code == "E202"]
+    line = text.splitlines().index('    strict: {type: int, value: "${{ tasks.gate.outputs.score }}"}') + 1
+    assert len(errors) == 1
+    assert errors[0].splitlines()[0] == (
+        f"skips.yaml:{line}:32: error[E202]: workflow output 'strict' is declared int, "
+        "but it is null when task 'gate' is skipped (it has a 'when')"
+    )
+    assert "declare the output int?, or use an output of a task that always runs" in errors[0]
+    fixed = text.replace('    strict: {type: int, value: "${{ tasks.gate.outputs.score }}"}\n', "")
+    path.write_text(fixed, encoding="utf-8")
+    workflow = load(str(path)).workflow
+    assert workflow is not None
+    types = {o.name: str(o.type) for o in workflow.outputs}
+    assert types["lenient"] == "int?" and types["steady"] == "int"

@@ -256,8 +256,17 @@ class _Reader(PolicyReader):
             return ()
         result = []
         for name, item in outputs.items():
-            value, _ = self.value_expr(item, None, "")
-            result.append(WorkflowOutput(name, value, None, self.span(item.value)))
+            declared: Type | None = None
+            value_entry = item
+            if _is_declaration(item.value):  # {type: T, value: V}: the output promises type T
+                fields = self.entries(item.value, item.path, ("type", "value"), f"workflow output '{name}'")
+                declared = self.type_of(fields["type"])
+                if "value" not in fields:
+                    self.error("E108", f"workflow output '{name}' declares a type but no 'value'", self.span(item.key), "add 'value: ...'")
+                    continue
+                value_entry = fields["value"]
+            value, _ = self.value_expr(value_entry, None, "")
+            result.append(WorkflowOutput(name, value, declared, self.span(value_entry.value)))
         return tuple(result)
 
     def type_of(self, entry: Entry) -> Type:
