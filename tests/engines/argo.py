@@ -23,7 +23,13 @@ is rewritten to `<pod dir>/fs/<dir of P>` in the command, args, script source an
 exits 0. A process killed by a signal reports exit code 137, as Argo's emissary does
 (cmd/argoexec/commands/emissary.go `exitCodeFromErr`); one that handles SIGTERM and exits 143
 reports 143. Grace periods before SIGKILL are 5 s (Kubernetes: terminationGracePeriodSeconds).
-Not modelled: steps templates, templateRef, artifacts, exit handlers, synchronization, memoization.
+Memoization follows operator.go `executeTemplate` (a `memoize` template's key is looked up in the
+ConfigMap cache before the node is created; a hit makes a Succeeded node with the cached outputs and
+no pod) and dag.go `executeDAGTask` (a Succeeded memoized node saves its outputs under its key); keys
+must match workflow/controller/cache/cache.go `cacheKeyRegex`, and `maxAge` expires entries
+(cache/configmap_cache.go `GetOutputsWithMaxAge`). The cache is a dict the caller may share between
+runs (`run_manifest(cache=...)`), standing in for the ConfigMaps.
+Not modelled: steps templates, templateRef, artifacts, exit handlers, synchronization.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .exprlang import ExprError, evaluate as expr_evaluate, evaluate_bool
 from .gojson import Item, RawJSON, go_float, go_json, items_from_json, items_from_values
 from .govaluate import WhenError, evaluate_when
+from .sprig import SPRIG
 
 __all__ = ["EngineError", "EngineResult", "Injection", "PodAttempt", "run_manifest"]
 
@@ -103,6 +110,7 @@ class EngineResult:
     pods: list[PodAttempt]
     outputs: dict[str, dict[str, str]]
     message: str = ""
+    cache_hits: list[str] = field(default_factory=list)  # node names memoization served without a pod
 
     def attempts(self, task: str, index: int | None = None) -> list[PodAttempt]:
         return [p for p in self.pods if p.task == task and p.index == index]
@@ -164,8 +172,10 @@ def _expand_env(scope: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _env_funcs(scope: Mapping[str, Any]) -> dict[str, Any]:
+    """util/expr/env/env.go GetFuncMap: the expanded scope plus `toJson` (json.Marshal) and `sprig`."""
     env = _expand_env(scope)
     env["toJson"] = lambda v: go_json(v)
+    env["sprig"] = dict(SPRIG)
     return env
 
 
@@ -345,7 +355,8 @@ class _Workflow:
 
     def __init__(self, manifest: Mapping[str, Any], parameters: Mapping[str, str], env: Mapping[str, str],
                  secrets: Mapping[str, Mapping[str, str]], injections: Sequence[Injection], workdir: Path,
-                 max_parallel: int, uid: str | None, time_scale: float) -> None:
+                 max_parallel: int, uid: str | None, time_scale: float,
+                 cache: dict[tuple[str, str], tuple[float, _Node]]) -> None:
         kind = manifest.get("kind", "Workflow")
         meta = manifest.get("metadata") or {}
         if kind == "CronWorkflow":
@@ -372,6 +383,8 @@ class _Workflow:
         self.sem = threading.Semaphore(max(1, max_parallel))
         self.lock = threading.Lock()
         self.pods: list[PodAttempt] = []
+        self.cache = cache
+        self.cache_hits: list[str] = []
         self.templates = {t["name"]: t for t in self.spec.get("templates") or []}
         self.created = time.time()
         self.arguments = self._arguments(parameters)
@@ -961,7 +974,32 @@ class _NodeRun:
             return _Node(phase, message, outputs=outputs, started=started, finished=time.time(), name=self.node_name)
         if not is_pod:
             raise EngineError(f"Template '{tmpl['name']}' type is not supported by the test engine")
-        return self._retry_loop(processed)
+        memo = processed.get("memoize")
+        if not memo:
+            return self._retry_loop(processed)
+        slot = self._cache_slot(memo)
+        with self.wf.lock:
+            entry = self.wf.cache.get(slot)
+        max_age = parse_duration(memo["maxAge"]) if memo.get("maxAge") else None
+        if entry is not None and (max_age is None or time.time() - entry[0] <= max_age):
+            with self.wf.lock:
+                self.wf.cache_hits.append(self.node_name)
+            cached = entry[1]
+            return _Node("Succeeded", "", outputs=dict(cached.outputs or {}), result=cached.result, name=self.node_name)
+        node = self._retry_loop(processed)
+        if node.phase == "Succeeded":
+            with self.wf.lock:
+                self.wf.cache[slot] = (time.time(), node)
+        return node
+
+    def _cache_slot(self, memo: Mapping[str, Any]) -> tuple[str, str]:
+        key = str(memo.get("key", ""))
+        if not re.fullmatch(r"[a-zA-Z0-9][-a-zA-Z0-9]*", key):  # cache/cache.go cacheKeyRegex
+            raise EngineError(f"invalid cache key: {key}")
+        config_map = ((memo.get("cache") or {}).get("configMap") or {}).get("name")
+        if not config_map:
+            raise EngineError("memoize.cache.configMap.name is required")
+        return (str(config_map), key)
 
     def _retry_loop(self, tmpl: dict[str, Any]) -> _Node:
         """operator.go executeTemplate + processNodeRetries."""
@@ -1267,10 +1305,15 @@ def _go_seconds(seconds: float) -> str:
 def run_manifest(manifest: Mapping[str, Any], *, parameters: Mapping[str, str] = {},
                  env: Mapping[str, str] = {}, secrets: Mapping[str, Mapping[str, str]] = {},
                  injections: Sequence[Injection] = (), workdir: Path, max_parallel: int = 4,
-                 uid: str | None = None, time_scale: float = 0.0) -> EngineResult:
-    """Run `manifest` (Workflow, WorkflowTemplate or CronWorkflow) to completion."""
+                 uid: str | None = None, time_scale: float = 0.0,
+                 cache: dict[tuple[str, str], Any] | None = None) -> EngineResult:
+    """Run `manifest` (Workflow, WorkflowTemplate or CronWorkflow) to completion.
+
+    `cache` holds memoized outputs by (ConfigMap name, key); pass the same dict to several runs to
+    share the cache as Argo's ConfigMaps are shared."""
     try:
-        wf = _Workflow(manifest, parameters, env, secrets, injections, workdir, max_parallel, uid, time_scale)
+        wf = _Workflow(manifest, parameters, env, secrets, injections, workdir, max_parallel, uid, time_scale,
+                       {} if cache is None else cache)
         entry = wf.spec.get("entrypoint")
         tmpl = wf.template(entry)
         args = {p["name"]: p.get("value") for p in wf.arguments}
@@ -1287,7 +1330,7 @@ def run_manifest(manifest: Mapping[str, Any], *, parameters: Mapping[str, str] =
         except EngineError as e:
             result = _Node("Error", str(e))
         outputs = {entry or "": result.outputs} if result.outputs else {}
-        return EngineResult(result.phase, {entry or "": result.phase}, list(wf.pods), outputs, result.message)
+        return EngineResult(result.phase, {entry or "": result.phase}, list(wf.pods), outputs, result.message, list(wf.cache_hits))
     try:
         dag = _Dag(wf, processed, wf.name, top=True)
         phase, message = dag.run()
@@ -1304,4 +1347,4 @@ def run_manifest(manifest: Mapping[str, Any], *, parameters: Mapping[str, str] =
                 outputs[n] = agg
         elif st.node is not None and st.node.outputs:
             outputs[n] = dict(st.node.outputs)
-    return EngineResult(phase, nodes, list(wf.pods), outputs, message)
+    return EngineResult(phase, nodes, list(wf.pods), outputs, message, list(wf.cache_hits))

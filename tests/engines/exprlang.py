@@ -9,7 +9,9 @@ retry scope built by `buildRetryStrategyLocalScope` and widened by `env.GetFuncM
 vm/runtime `Equal` (numbers compare by value across int/float, other types must match).
 
 Covered: literals (int, float, quoted and backtick strings, true/false/nil, arrays, maps),
-identifiers and member access over dict environments, `! not - +`, `** * / % + - ..`,
+identifiers and member access over dict environments, calls of a member that holds a function
+(`sprig.sha256sum(x)`: expr-lang's CallNode over a MemberNode callee, as Argo's `{{=...}}` templates
+use the env of util/expr/env/env.go `GetFuncMap`), `! not - +`, `** * / % + - ..`,
 comparisons, `in`/`not in`, `matches`, `contains`, `startsWith`, `endsWith` (and their `not`
 forms), `&& and || or`, `??`, `?:`, and the builtins `int asInt float asFloat string len upper
 lower trim abs`.
@@ -222,6 +224,9 @@ class _Parser:
                 if kind != "name" and not (kind == "op" and name in _WORD_OPS):
                     raise ExprError(f"expected a field name after '.', got {name!r}")
                 node = ("member", node, ("lit", name), tok[1] == "?.")
+                if self.peek() == ("op", "("):  # a method-style call: the member's value is the function
+                    self.take()
+                    node = ("callv", node, self.arguments(")"))
         return node
 
 
@@ -380,6 +385,11 @@ def _eval(node: Any, env: Mapping[str, Any]) -> Any:
         fn = env.get(node[1]) if callable(env.get(node[1])) else _FUNCS.get(node[1])
         if fn is None:
             raise ExprError(f"unknown func {node[1]}")
+        return fn(*[_eval(a, env) for a in node[2]])
+    if kind == "callv":
+        fn = _eval(node[1], env)
+        if not callable(fn):
+            raise ExprError(f"{_type_name(fn)} is not callable")
         return fn(*[_eval(a, env) for a in node[2]])
     if kind == "cond":
         test = _eval(node[1], env)

@@ -1,0 +1,161 @@
+"""User strings reach the task unchanged through an Argo manifest (issue 8, "Safety").
+
+Each generated string is used three ways: a literal task input, a container env value and a
+workflow input's default. The compiled manifest must read back (`yaml.safe_load` of the emitted
+text) as exactly the manifest data, and, run by the test Argo engine (tests/engines/argo.py, which
+substitutes `{{...}}` as Argo does and expands `$(VAR)` as Kubernetes does), the task must see the
+string it was given. Argo substitutes every `{{...}}` tag in a template
+(https://github.com/argoproj/argo-workflows/blob/main/util/template/replace.go) and Kubernetes
+expands `$(VAR)` and `$$` in command, args and env values
+(https://kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/),
+so both are hazards the backend must neutralise.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings, strategies as st
+
+from engines.argo import run_manifest
+from tether.backends import Profile
+from tether.backends.argo import backend
+from tether.backends.argo_profile import ArgoProfile
+from tether.backends.yaml_emit import dump
+from tether.compiler.load import load
+from tether.core.diagnostics import Diagnostics
+from tether.runtime.store import RunStore
+
+ROOT = Path(__file__).resolve().parent.parent
+TETHER = [os.sys.executable, "-m", "tether"]
+
+# Pieces that mean something to YAML, Argo, Kubernetes or a shell, glued into user strings.
+FRAGMENTS = [
+    "{{", "}}", "{{workflow.name}}", "{{inputs.parameters.id}}", "{{=1+1}}", "{{ item }}", "{{retries}}",
+    ": ", " #", "# ", "'", '"', "\\", "\\n", "\n", "\t", "$", "$$", "$(SAFETY_VALUE)", "$(HOME)", "${HOME}",
+    "yes", "no", "null", "~", "true", "Off", "010", "1e3", "0x1F", ".inf", "-", "- ", "? ", "&a", "*a", "!!str",
+    "|", ">", "%", "@", "`", ",", "[", "]", "{", "}", "ü", "日本", "🎉", "\u2028", "\ufeff", " ", "",
+]
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x85"), max_size=4)
+
+
+def _is_user_literal(text: str) -> bool:
+    # `${{ ... }}` is tether's own expression syntax, so it is not a literal; NUL cannot be in argv.
+    return "${{" not in text and "\x00" not in text
+
+
+user_strings = st.lists(st.sampled_from(FRAGMENTS) | _TEXT, max_size=6).map("".join).filter(_is_user_literal)
+NASTY = ["{{workflow.name}}", "}}{{", "yes", "null", "a: b # c", "line\nline\n", "$(SAFETY_VALUE)", "$$", "\\",
+         "'\"", "pre-$(SAFETY_VALUE)", "ü 🎉 日本", "{{=sprig.sha256sum('x')}}", "", " padded ", "~", "010", "\ttab"]
+
+
+ROUTES = ("literal", "env", "given")  # a literal task input, a container env value, a workflow input default
+
+
+def _spec(values: list[str], routes: tuple[str, ...] = ROUTES) -> dict[str, Any]:
+    inputs = {f"s{i}": {"type": "str", "default": v} for i, v in enumerate(values)} if "given" in routes else {}
+    tasks = {}
+    for i, v in enumerate(values):
+        task: dict[str, Any] = {"python": "argo_safety_steps:echo", "image": "python:3.12-slim",
+                                "outputs": {"literal": "str", "given": "str", "env": "str"}, "inputs": {}}
+        if "literal" in routes:
+            task["inputs"]["literal"] = {"type": "str", "value": v}
+        if "given" in routes:
+            task["inputs"]["given"] = f"${{{{ inputs.s{i} }}}}"
+        if "env" in routes:
+            task["env"] = {"SAFETY_VALUE": v}
+        tasks[f"echo-{i}"] = task
+    spec: dict[str, Any] = {"tasks": tasks}
+    if inputs:
+        spec["inputs"] = inputs
+    return {"apiVersion": "tether/v1", "kind": "Workflow", "metadata": {"name": "safety"}, "spec": spec}
+
+
+def _compile(values: list[str], folder: Path, store: str, routes: tuple[str, ...] = ROUTES) -> Any:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "safety.yaml"
+    path.write_text(yaml.safe_dump(_spec(values, routes), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = load(str(path))
+    assert result.workflow is not None, [str(d) for d in result.diagnostics]
+    diags = Diagnostics()
+    profile = Profile(store=store, image="python:3.12-slim", target=ArgoProfile(tether=TETHER))
+    (manifest,) = backend.compile(result.workflow, profile, diags)
+    assert not diags.has_errors, [str(d) for d in diags]
+    return manifest.document
+
+
+_FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SLOW = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_FAST
+@given(value=user_strings)
+@example(value="{{workflow.name}}")
+@example(value="a: b # c\nyes\n")
+def test_the_emitted_manifest_reads_back_as_its_data(value: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("spec")
+    document = _compile([value], folder, str(folder / "store"))
+    assert yaml.safe_load(dump(document)) == document
+
+
+def _run(values: list[str], tmp_path: Path, routes: tuple[str, ...]) -> dict[str, Any]:
+    store = tmp_path / "store"
+    manifest = _compile(values, tmp_path / "spec", str(store), routes)
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")]),
+           "PATH": os.environ.get("PATH", ""), "NO_COLOR": "1"}
+    result = run_manifest(manifest, env=env, workdir=tmp_path / "argo", uid="safety", max_parallel=2)
+    why = [result.message, *[(p.node, p.exit_code, p.message, p.argv, p.stderr[-400:]) for p in result.pods]]
+    assert result.phase == "Succeeded", why
+    run_store = RunStore(str(store), {})
+    seen = {f"echo-{i}": run_store.read_outputs("safety", f"echo-{i}") for i in range(len(values))}
+    return {task: {r: out[r] for r in routes} for task, out in seen.items()}
+
+
+def _wanted(values: list[str], routes: tuple[str, ...]) -> dict[str, Any]:
+    return {f"echo-{i}": {r: v for r in routes} for i, v in enumerate(values)}
+
+
+# Argo substitutes a template twice (workflow/common/util.go SubstituteParams: the global pass, then
+# the inputs pass over its result), so a workflow parameter's value placed in a template by
+# `{{workflow.parameters.x}}` is scanned again: `{{` in it is an error or, worse, a variable.
+# Kubernetes turns `$$` into `$` in container args (and `$(VAR)` into VAR's value).
+KNOWN_BUGS: dict[str, tuple[tuple[str, ...], str]] = {
+    "literal+env": (("$$", "$("), "backend bug: a literal task input is put in container args without escaping "
+                    "Kubernetes $(VAR)/$$ expansion: literal '$$' reaches the task as '$'"),
+    "default": (("{{", "$$", "$("), "backend bug: a workflow input reaches the template as "
+                "{{workflow.parameters.x}} in container args, whose value Argo's second substitution pass re-reads "
+                "(default '}}{{' -> 'Cannot find end tag') and Kubernetes expands (default '$$' arrives as '$')"),
+}
+ROUTE_SETS = {"literal+env": ("literal", "env"), "default": ("given",)}
+
+
+def _hits_bug(value: str, case: str) -> bool:
+    return any(s in value for s in KNOWN_BUGS[case][0])
+
+
+@pytest.mark.parametrize("case", sorted(ROUTE_SETS))
+def test_the_nasty_strings_reach_the_task_unchanged(case: str, tmp_path: Path) -> None:
+    values = [v for v in NASTY if not _hits_bug(v, case)]
+    assert _run(values, tmp_path, ROUTE_SETS[case]) == _wanted(values, ROUTE_SETS[case])
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[c][1]))
+                                  for c in sorted(KNOWN_BUGS)])
+def test_known_backend_bugs_alter_user_strings(case: str, tmp_path: Path) -> None:
+    values = [v for v in NASTY if _hits_bug(v, case)]
+    assert _run(values, tmp_path, ROUTE_SETS[case]) == _wanted(values, ROUTE_SETS[case])
+
+
+@pytest.mark.parametrize("case", sorted(ROUTE_SETS))
+@_SLOW
+@given(values=st.lists(user_strings, min_size=1, max_size=4))
+def test_any_user_string_reaches_the_task_unchanged(case: str, values: list[str],
+                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Strings that avoid the known bugs above (remove the filter when they are fixed)."""
+    values = [v for v in values if not _hits_bug(v, case)] or ["plain"]
+    routes = ROUTE_SETS[case]
+    assert _run(values, tmp_path_factory.mktemp("run"), routes) == _wanted(values, routes)
