@@ -1,7 +1,8 @@
 """`tether run --resume`: a run whose `tether run` and attempt processes were all SIGKILLed continues.
 
-Finished nodes are not rerun (their journal keeps one attempt), the lost attempt is counted as
-an interruption, and the next attempt resumes from the checkpoint the killed one committed.
+Finished nodes are not rerun (their journal keeps one attempt), the lost attempt is recorded as
+cancelled with its run (a crash of `tether run` is no task's failure: it uses neither budget),
+and the next attempt resumes from the checkpoint the killed one committed.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def test_resume_after_sigkill_of_the_whole_process_group(
     assert result["outputs"]["resumed_from"] >= int(checkpoint_before.decode())  # checkpoint progress kept
     assert [a["outcome"] for a in result["nodes"]["prepare"]["attempts"]] == ["success"]  # not rerun
     train = result["nodes"]["train"]["attempts"]
-    assert [(a["number"], a["outcome"]) for a in train] == [(1, "interrupted"), (2, "success")]
+    assert [(a["number"], a["outcome"]) for a in train] == [(1, "cancelled"), (2, "success")]  # a dead executor charges no task
     assert "prepare: done" in done.stderr
 
 

@@ -80,8 +80,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import resolve_store_uri
+    from ..runtime.store import InvalidRunId, check_run_id, resolve_store_uri
 
+    try:
+        check_run_id(args.run)
+    except InvalidRunId as exc:
+        import sys
+
+        print(f"tether exec: error: --run: {exc}", file=sys.stderr)
+        return 2  # a usage error: nothing recorded
     store_uri = resolve_store_uri(args.store)
     if args.task is not None:
         from ..runtime.cluster import ClusterRequest, exec_cluster

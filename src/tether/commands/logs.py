@@ -20,8 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import RunStore, StoreError, resolve_store_uri
+    from ..runtime.store import InvalidRunId, RunStore, StoreError, check_run_id, resolve_store_uri
 
+    try:
+        check_run_id(args.run_id)
+    except InvalidRunId as exc:
+        print(f"tether logs: {exc}", file=sys.stderr)
+        return 2
     try:
         store = RunStore(resolve_store_uri(args.store))
         record = store.load_run(args.run_id)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 if TYPE_CHECKING:
     from ..compiler.load import LoadResult
     from ..runtime.interrupts import InterruptRequest
+    from ..runtime.lease import Lease
     from ..runtime.store import RunRecord, RunStore
 
 
@@ -47,8 +48,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan; run nothing, write nothing")
     parser.add_argument(
+        "--no-cache", action="store_true", help="run every task: read no cache entry and write none"
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print one JSON object (run_id, status, outputs, nodes) on stdout"
     )
+    parser.add_argument(
+        "--debug", action="store_true", help=f"print the traceback of an internal error (also: {DEBUG_ENV}=1)"
+    )
+    from .check import add_strict_refs_argument
+
+    add_strict_refs_argument(parser)
+    parser.add_argument("--report", metavar="FILE", help="when the run ends, write its HTML report (tether report) here")
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -64,13 +75,54 @@ def _code_paths(spec: str) -> tuple[str, ...]:
     return (os.getcwd(),)
 
 
+DEBUG_ENV = "TETHER_DEBUG"
+
+
 def run(args: argparse.Namespace) -> int:
+    """`tether run` behind a top-level handler like `check`'s: a store failure is one error
+    line; anything unexpected is one line with a bug-report hint, and its traceback is printed
+    only with --debug or TETHER_DEBUG=1."""
+    from ..runtime.store import StoreError
+
+    try:
+        return _run(args)
+    except StoreError as exc:
+        return _fail(f"error: {exc}", 1)
+    except Exception as exc:
+        if _from_object_store_client(exc):  # a store call that no RunStore method guarded
+            from ..runtime.store import resolve_store_uri
+
+            return _fail(f"error: the run store {resolve_store_uri(args.store)} failed: {type(exc).__name__}: {exc}", 1)
+        if getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            import traceback
+
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        hint = "" if getattr(args, "debug", False) else " (run with --debug or TETHER_DEBUG=1 for the traceback)"
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"  = hint: this is a bug in tether: please report it with the command that triggers it{hint}",
+            1,
+        )
+
+
+def _from_object_store_client(exc: BaseException) -> bool:
+    """Raised by botocore, aiobotocore or aiohttp: the store's endpoint failed, not tether."""
+    return any(cls.__module__.split(".")[0] in ("botocore", "aiobotocore", "aiohttp") for cls in type(exc).__mro__)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..runtime.interrupts import InterruptRequest, InterruptSyntaxError
     from ..runtime.params import ParamError, bind, resolve
-    from ..runtime.store import RunExists, RunRecord, RunStore, StoreError, resolve_store_uri
+    from ..runtime.store import InvalidRunId, RunExists, RunRecord, RunStore, StoreError, check_run_id, resolve_store_uri
 
     if args.resume and (args.param or args.run_id):
         return _fail("--resume continues a run with the inputs it was started with; drop -p and --run-id")
+    try:
+        for given_id in (args.resume, args.run_id):
+            if given_id is not None:
+                check_run_id(given_id)
+    except InvalidRunId as exc:
+        return _fail(str(exc))  # a usage error (2), before anything is loaded or written
     if not args.resume and not args.spec:
         return _fail("give a SPEC to run, or --resume RUN_ID")
     if args.max_parallel is not None and args.max_parallel < 1:
@@ -96,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         from .check import compiling
 
         with compiling():
-            loaded = load(args.spec)
+            loaded = load(args.spec, strict_refs=args.strict_refs)
         _print_diagnostics(loaded)
         if loaded.workflow is None:
             return 1
@@ -115,9 +167,14 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--interrupt {', '.join(unknown)}: no such task (tasks: {names})")
 
     if args.dry_run:
-        from ..runtime.plan import render
+        from ..runtime.plan import plan_json, render
 
-        sys.stdout.write(render(workflow, values, given, store.uri, run_id))
+        if args.json:  # the plan as one JSON object, as --json promises
+            import json
+
+            print(json.dumps(plan_json(workflow, values, given, store.uri, run_id), sort_keys=True, allow_nan=False))
+        else:
+            sys.stdout.write(render(workflow, values, given, store.uri, run_id))
         return 0
 
     if store.fs.protocol in ("memory", ("memory",)):
@@ -132,7 +189,17 @@ def run(args: argparse.Namespace) -> int:
         except (RunExists, StoreError) as exc:
             return _fail(str(exc), 1)
     assert run_id is not None
-    return _execute(args, store, record, run_id, values, interrupts)
+    from ..runtime.lease import acquire
+
+    try:
+        lease = acquire(store, run_id)  # one executor per run: refused while another one lives
+    except StoreError as exc:  # LeaseHeld names the live holder
+        return _fail(str(exc), 1)
+    with lease:
+        if lease.taken_over is not None:
+            holder, why = lease.taken_over
+            print(f"note: took over the run's lease from {holder.describe()}: {why}", file=sys.stderr)
+        return _execute(args, store, record, run_id, values, interrupts, lease)
 
 
 def _execute(
@@ -142,6 +209,7 @@ def _execute(
     run_id: str,
     values: Mapping[str, Any],
     interrupts: Sequence["InterruptRequest"],
+    lease: "Lease",
 ) -> int:
     """Run (or continue) the run; print progress and the summary to stderr, the result to stdout."""
     import json
@@ -152,7 +220,8 @@ def _execute(
 
     store_flag = "" if args.store is None else f" --store {store.uri}"
     verb = "resumed" if args.resume else "started"
-    print(f"run {run_id} {verb}; resume with: tether run --resume {run_id}{store_flag}", file=sys.stderr, flush=True)
+    # "resume with:" belongs to a run that did not finish: the summary says it then (progress.summary).
+    print(f"run {run_id} {verb}{store_flag}", file=sys.stderr, flush=True)
     workflow = record.workflow
     if any(task.container is not None for task in workflow.tasks):
         print("note: container tasks run their commands on this machine; images are not pulled", file=sys.stderr)
@@ -169,6 +238,9 @@ def _execute(
         reporter=reporter,
         resuming=bool(args.resume),
         record=record,
+        heartbeat=lease.heartbeat if lease.renew_every_s is not None else None,
+        heartbeat_s=lease.renew_every_s or 15.0,
+        use_cache=not args.no_cache,
     )
     try:
         report = executor.run()
@@ -176,13 +248,24 @@ def _execute(
         if isinstance(reporter, LiveReporter):
             reporter.close()
     print(summary(report, store), file=sys.stderr)
+    if args.report:
+        from .report import write_report
+
+        write_report(store, run_id, args.report)
+    unfired = _unfired_interrupts(store, run_id, interrupts)
+    result = report.to_json()
+    if unfired:  # a test meant to prove resume must not pass without the interruption it asked for
+        result["status"] = "failed"
+        result["message"] = "; ".join(unfired)
+        for line in unfired:
+            print(f"tether run: {line}", file=sys.stderr)
     if args.json:
-        print(json.dumps(report.to_json(), sort_keys=True))
-    elif report.status == "succeeded":
+        print(json.dumps(result, sort_keys=True, allow_nan=False))
+    elif report.status == "succeeded" and not unfired:
         for name, value in report.outputs.items():
-            print(f"{name}: {json.dumps(value, sort_keys=True)}")
+            print(f"{name}: {json.dumps(value, sort_keys=True, allow_nan=False)}")
     if report.status == "succeeded":
-        return 0
+        return 1 if unfired else 0
     if report.stopped_by_signal is not None:
         return 128 + report.stopped_by_signal  # the shell convention: 130 after Ctrl-C, 143 after SIGTERM
     return 1
@@ -195,3 +278,26 @@ def _print_diagnostics(loaded: "LoadResult") -> None:
     for diagnostic in loaded.diagnostics:
         source = loaded.sources.get(diagnostic.span.file) if diagnostic.span else None
         print(render(diagnostic, source, color), file=sys.stderr)
+
+
+def _unfired_interrupts(store: "RunStore", run_id: str, interrupts: Sequence["InterruptRequest"]) -> list[str]:
+    """Why each --interrupt that did not interrupt its attempt never fired (the journal says
+    whether attempt K of the node ended "interrupted")."""
+    reasons = []
+    for request in interrupts:
+        attempts = store.attempts(run_id, request.node_id)
+        target = next((a for a in attempts if a.number == request.attempt), None)
+        if target is not None and target.outcome == "interrupted":
+            continue
+        if target is not None:
+            why = f"attempt {request.attempt} of {request.node_id} ended ({target.outcome or 'lost'}) before it was interrupted"
+        elif attempts and attempts[-1].outcome == "success":
+            why = (
+                f"{request.node_id} succeeded at attempt {attempts[-1].number}, so there was no attempt {request.attempt}"
+            )
+        elif attempts:
+            why = f"{request.node_id} made {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}, not {request.attempt}"
+        else:
+            why = f"{request.node_id} never ran"
+        reasons.append(f"--interrupt {request} never fired: {why}")
+    return reasons

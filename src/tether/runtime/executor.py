@@ -22,8 +22,12 @@ Semantics a person should know:
   (a recoverable failure: it uses the user budget).
 - `--interrupt NODE@K` sends attempt K SIGTERM as a spot reclaim would (see interrupts.py); the
   attempt records "interrupted" and is retried on the interruption budget.
-- On resume, a node with outputs is done; an attempt that started and never ended (its process
-  was killed with the executor) is recorded as "interrupted", and numbering continues.
+- SIGHUP (a closed terminal or ssh session) stops the run exactly like SIGTERM.
+- On resume, a node with outputs is done; an attempt that started and never ended was lost with
+  the executor that ran it (`tether run` was SIGKILLed, or crashed): it is recorded as
+  "cancelled", like an attempt stopped by Ctrl-C, so an executor's crash uses no task's budget.
+  (The run's lease, held by every `tether run`, guarantees its executor is gone. On a cluster,
+  where no executor holds a lease, a vanished attempt still counts as an interruption.)
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ from ..core.graph import node_ids, skipping_upstream
 from ..core.ir import Task, Workflow
 from . import retry
 from .interrupts import InterruptRequest
+from .entry import EXIT_STORE_FAILURE
 from .outcome import EXIT_RECOVERABLE
+from .cache import CacheKeys, RunCache
 from .report import NodeReport, NodeView, Reporter, RunReport, Status
-from .store import AttemptRecord, RunRecord, RunStore
+from .store import AttemptRecord, RunRecord, RunStore, StoreError
 from .worker import Attempt, launch
 
 KILL_GRACE_S = 10.0
@@ -79,6 +85,8 @@ class Node:
     message: str = ""
     outputs: dict[str, Any] | None = None
     journal_checked: bool = False  # on resume: the store was asked whether this node is done
+    cache_keys: CacheKeys | None = None  # a task with `cache`: where its result is (or will be) kept
+    cached_from: dict[str, str] | None = None  # CACHED: the run and node whose outputs it reused
 
 
 @dataclass
@@ -99,7 +107,7 @@ class TaskGroup:
         for status in (Status.FAILED, Status.STOPPED):
             if status in statuses and all(s.terminal for s in statuses):
                 return status
-        if statuses == {Status.DONE}:
+        if statuses <= {Status.DONE, Status.CACHED}:
             return Status.DONE
         if statuses == {Status.PENDING}:
             return Status.PENDING
@@ -118,32 +126,61 @@ class Executor:
     resuming: bool = False
     record: RunRecord | None = None  # the run as load_run gives it; forked attempts reuse it
     kill_grace_s: float = KILL_GRACE_S
+    heartbeat: Callable[[], str | None] | None = None  # renews the run's lease; returns why it was lost
+    heartbeat_s: float = 15.0
+    use_cache: bool = True  # False: `--no-cache`, every node runs and no cache entry is written
 
     def __post_init__(self) -> None:
         self._groups = {t.name: TaskGroup(t) for t in self.workflow.tasks}
         self._upstream = {t.name: [u for u in t.upstream() if u in self._groups] for t in self.workflow.tasks}
         self._unexpanded = list(self._groups.values())  # pending tasks, in topological order
         self._stopping = False  # a fatal failure: no new work
-        self._signalled: int | None = None  # Ctrl-C / SIGTERM: interrupt running attempts
+        self._signalled: int | None = None  # Ctrl-C / SIGTERM / SIGHUP: interrupt running attempts
+        self._lease_lost: str | None = None  # another executor took the run over: stop
         self._started = time.monotonic()
+        self._next_beat = self._started + self.heartbeat_s
+        self._cache = RunCache(self.store, self.run_id, self.workflow, self.params) if self.use_cache else None
 
     # ------------------------------------------------------------------ the loop
 
     def run(self) -> RunReport:
         self.store.write_status(self.run_id, {"status": "running", "run_id": self.run_id})
+        uploaded = self.store.upload_spooled_logs(self.run_id)
+        if uploaded:
+            self.reporter.note(f"uploaded {len(uploaded)} attempt log(s) an earlier executor left unsent")
         with self._signal_pipe() as wakeup:
             try:
                 self._loop(wakeup)
-            except BaseException:
-                # A bug or a store failure here: leave no orphans behind. The attempts record
-                # their interruption, so `--resume` picks up from their checkpoints.
+            except BaseException as exc:
+                # A bug or a store failure here: leave no orphans behind. The attempts flush
+                # their checkpoints, so `--resume` picks up from them; they are recorded as
+                # cancelled (when the store still takes it): the executor's crash is no task's.
                 for node in self._running():
                     assert node.process is not None
                     node.process.send(signal.SIGTERM)
+                    try:
+                        message = "stopped with its executor, which failed; uses no retry budget"
+                        self.store.record_end(self.run_id, node.node_id, node.number, "cancelled", None, {"message": message})
+                    except Exception:  # the store is what failed: resume records it as lost, also cancelled
+                        pass
+                self._write_failed_status(exc)
                 raise
-        report = self._report()
-        self.store.write_status(self.run_id, report.to_json())
+        try:
+            report = self._report()
+            self.store.write_status(self.run_id, report.to_json())
+        except BaseException as exc:
+            self._write_failed_status(exc)
+            raise
         return report
+
+    def _write_failed_status(self, exc: BaseException) -> None:
+        """status.json says "failed" (not "running" forever) when the executor dies of an
+        exception, whenever the store still takes the write."""
+        error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StoreError) else str(exc)
+        try:
+            self.store.write_status(self.run_id, {"status": "failed", "run_id": self.run_id, "error": error})
+        except Exception:  # the store is what failed; the caller reports the first error
+            pass
 
     def _loop(self, wakeup: int | None) -> None:
         while True:
@@ -157,6 +194,7 @@ class Executor:
                 if code is not None:
                     self._ended(node, code)
             self._fire_timers()
+            self._beat()
             if self.reporter.tick_s is not None:
                 self.reporter.tick(self.views())
 
@@ -192,6 +230,8 @@ class Executor:
     def _next_timer(self) -> float:
         now = time.monotonic()
         times = [now + 3600.0]
+        if self.heartbeat is not None:
+            times.append(self._next_beat)
         for node in self._nodes():
             for moment in (node.retry_at, node.timeout_at, node.kill_at, node.interrupt_at):
                 if moment is not None:
@@ -234,6 +274,9 @@ class Executor:
             ):
                 first_look = node.status is Status.PENDING and self.resuming and not node.journal_checked
                 if first_look and self._already_done(node):
+                    settled = True
+                    continue
+                if node.status is Status.PENDING and self._cached(node):
                     settled = True
                     continue
                 if slots <= 0:
@@ -295,15 +338,41 @@ class Executor:
                 self.run_id,
                 node.node_id,
                 lost.number,
-                "success" if succeeded else "interrupted",
+                "success" if succeeded else "cancelled",
                 None,
-                {"message": "lost: the attempt never recorded its end (its process was killed)"},
+                {"message": "lost with the executor that ran it (tether run was killed); uses no retry budget"},
             )
         if outputs is not None:
             node.outputs = outputs
             self._set(node, Status.DONE, "in an earlier run")
             return True
         return False
+
+    def _cached(self, node: Node) -> bool:
+        """Before a node's first attempt: settle it from the cache when an entry can be reused
+        (runtime/cache.py). Its outputs are written to this run, so downstream reads them as
+        any node's; cached.json records where they came from."""
+        if self._cache is None or node.task.cache is None:
+            return False
+        node.cache_keys = self._cache.keys(node.task, node.node_id)
+        hit = self._cache.lookup(node.task, node.cache_keys) if node.cache_keys is not None else None
+        if hit is None:
+            return False
+        source = hit.source()
+        self.store.record_cached(self.run_id, node.node_id, {**source, "definition_key": node.cache_keys.definition,
+                                                             "inputs_key": node.cache_keys.inputs})
+        self.store.write_outputs(self.run_id, node.node_id, hit.outputs)
+        node.outputs, node.cached_from = hit.outputs, source
+        self._set(node, Status.CACHED, f"from run {hit.run_id}")
+        return True
+
+    def _remember(self, node: Node) -> None:
+        """A node of a task with `cache` succeeded: keep its outputs for later runs."""
+        if self._cache is None or node.cache_keys is None or node.outputs is None:
+            return
+        problem = self._cache.remember(node.task, node.cache_keys, node.node_id, node.outputs)
+        if problem is not None:  # the run's result stands; only later runs miss this entry
+            self.reporter.note(f"{node.node_id}: its result was not cached: {problem}")
 
     # ------------------------------------------------------------------ attempts
 
@@ -338,8 +407,12 @@ class Executor:
         node.timeout_at = node.kill_at = node.interrupt_at = None
         duration = round(time.monotonic() - node.started_at, 3)
         process.finish_log(self.store, self.run_id)
+        if self._signalled is not None and not node.timed_out:
+            # Ended while the run was being stopped (say SIGHUP reached it with the executor):
+            # cancelled. A success or failure it recorded itself still wins (store precedence).
+            node.cancelled = True
         if node.cancelled:
-            name = signal.Signals(self._signalled or signal.SIGINT).name
+            name = self._lease_lost or signal.Signals(self._signalled or signal.SIGINT).name
             self.store.record_end(
                 self.run_id,
                 node.node_id,
@@ -357,23 +430,28 @@ class Executor:
                 code,
                 {"duration_s": duration, "message": f"timed out after {node.task.timeout_s}s"},
             )
+        if code == EXIT_STORE_FAILURE and not (node.timed_out or node.cancelled):
+            self._store_failed(node, code, duration)
+            return
         if node.interrupt is not None and not node.interrupt_sent:
             self.reporter.note(f"{node.node_id}: attempt {node.number} ended before its interruption fired")
         if code == 0 and not (node.timed_out or node.cancelled):  # exit 0 comes only after recording success
             node.outputs = self.store.read_outputs(self.run_id, node.node_id)
             if node.outputs is not None:
                 self._set(node, Status.DONE, "")
+                self._remember(node)
                 return
         attempts = self._close_journal(node, code, duration)
         if attempts[-1].outcome == "success":
             node.outputs = self.store.read_outputs(self.run_id, node.node_id) or {}
             self._set(node, Status.DONE, "")
+            self._remember(node)
             return
         verdict = retry.next_step(node.task, attempts)
         last = attempts[-1]
         code_text = f" (exit {last.exit_code})" if last.exit_code is not None else ""
         what = f"attempt {node.number} {last.outcome}{code_text}"
-        if self._signalled is not None:
+        if self._signalled is not None or self._lease_lost is not None:
             self._set(node, Status.STOPPED, f"{what}: the run was interrupted")
         elif verdict.retry and not self._stopping:
             node.retry_at = time.monotonic() + verdict.delay_s
@@ -384,6 +462,23 @@ class Executor:
             self._stopping = True
             why = last.message if last.outcome == "fatal" and last.message else verdict.reason
             self._set(node, Status.FAILED, f"{what}: {why}")
+
+    def _store_failed(self, node: Node, code: int, duration: float) -> None:
+        """The attempt could not use the run store: the run fails, and the task is charged
+        nothing (recorded "cancelled" if the store takes it, else resume finds it lost)."""
+        why = "the run store failed"
+        try:
+            log = self.store.read_log(self.run_id, node.node_id, node.number) or b""
+            said = [line for line in log.decode(errors="replace").splitlines() if line.startswith("tether exec: error: ")]
+            if said:
+                why = said[-1].removeprefix("tether exec: error: ")
+            message = f"{why}; uses no retry budget"
+            info = {"duration_s": duration, "message": message}
+            self.store.record_end(self.run_id, node.node_id, node.number, "cancelled", code, info)
+        except StoreError:
+            pass
+        self._stopping = True
+        self._set(node, Status.FAILED, f"attempt {node.number}: {why} (not charged to the task)")
 
     def _close_journal(self, node: Node, code: int, duration: float) -> list[AttemptRecord]:
         """The node's attempts, after making sure the one that just ended has a start and an end.
@@ -469,7 +564,10 @@ class Executor:
                     node.process.send(signal.SIGKILL)
             self._signalled = signum
 
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        stops = [signal.SIGINT, signal.SIGTERM]
+        if hasattr(signal, "SIGHUP"):  # a closed terminal or ssh session: stop as cleanly as SIGTERM
+            stops.append(signal.SIGHUP)
+        previous = {sig: signal.signal(sig, handler) for sig in stops}
         previous_fd = signal.set_wakeup_fd(write_fd)
         try:
             yield read_fd
@@ -488,6 +586,21 @@ class Executor:
             node.cancelled = True
             self._terminate(node)
 
+    def _beat(self) -> None:
+        """Renew the run's lease when due; if another executor took the run over, stop it here."""
+        if self.heartbeat is None or time.monotonic() < self._next_beat:
+            return
+        lost = self.heartbeat()
+        self._next_beat = time.monotonic() + self.heartbeat_s
+        if lost is None or self._lease_lost is not None:
+            return
+        self._lease_lost = lost
+        self._stopping = True
+        self.reporter.note(f"{lost}: stopping this executor's attempts")
+        for node in self._running():
+            node.cancelled = True
+            self._terminate(node)
+
     # ------------------------------------------------------------------ values
 
     def _resolver(self) -> Callable[[Ref], object]:
@@ -500,7 +613,7 @@ class Executor:
                 return self.params[ref.name]
             if ref.root == "tasks":
                 group = self._groups.get(ref.task or "")
-                if group is None or group.current_status() is not Status.DONE or group.nodes is None:
+                if group is None or not group.current_status().succeeded or group.nodes is None:
                     raise EvaluationError(f"tasks.{ref.task} has no outputs (it did not run)")
                 values = [(node.outputs or {}).get(ref.name or "") for node in group.nodes]
                 return values if group.task.foreach is not None else values[0]
@@ -551,7 +664,7 @@ class Executor:
                 continue
             for node in group.nodes:
                 attempts = tuple(self.store.attempts(self.run_id, node.node_id))
-                nodes[node.node_id] = NodeReport(node.status, attempts, node.message)
+                nodes[node.node_id] = NodeReport(node.status, attempts, node.message, node.cached_from)
         succeeded = all(g.current_status() in (Status.DONE, Status.SKIPPED) for g in self._groups.values())
         if succeeded:
             status, outputs = "succeeded", self._workflow_outputs()

@@ -13,6 +13,8 @@ event is its own small immutable JSON object, so two writers never fight over on
     <root>/runs/<run_id>/nodes/<node>/journal/0001-end-<outcome>.json
     <root>/runs/<run_id>/nodes/<node>/checkpoints/...      tether.runtime.checkpoint's business
     <root>/runs/<run_id>/nodes/<node>/logs/0001.log        stdout+stderr of attempt 1
+    <root>/runs/<run_id>/nodes/<node>/cached.json          the node reused a cache entry (which one)
+    <root>/cache/<definition key>/<inputs key>.json        a cached result: outputs, source run and node
 
 `<node>` is `node_path(node_id)`: a foreach item `train[3]` is stored as `train.3`, because
 fsspec treats brackets as glob characters and task names (DNS-1123 labels) never hold a dot.
@@ -40,11 +42,12 @@ import json
 import os
 import re
 import secrets
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -52,9 +55,13 @@ if TYPE_CHECKING:
     from ..core.ir import Workflow
     from .checkpoint import Checkpoint
 
+_T = TypeVar("_T")
+
 DEFAULT_STORE = ".tether"
 STORE_ENV = "TETHER_STORE"
 STORE_OPTIONS_ENV = "TETHER_STORE_OPTIONS"
+SPOOL_ENV = "TETHER_SPOOL"
+"""Where attempt logs for an object store are spooled (default: ~/.cache/tether/spool)."""
 
 OUTCOMES = ("success", "recoverable", "interrupted", "fatal", "timeout", "cancelled")
 """How an attempt ended. "cancelled": the attempt was stopped because its *run* was stopped (Ctrl-C
@@ -67,6 +74,7 @@ whatever else was said; the executor knows why it sent a SIGTERM ("timeout", "ca
 than the attempt that received it and recorded "interrupted"."""
 
 _JOURNAL_NAME = re.compile(r"^(\d{4,})-(start|end-([a-z]+))\.json$")
+_CACHE_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 class StoreError(Exception):
@@ -88,8 +96,89 @@ class RunNotFound(StoreError, LookupError):
         super().__init__(f"no run {run_id!r} in the run store {store_uri}; {hint}")
 
 
+class InvalidRunId(StoreError, ValueError):
+    """A run id outside RUN_ID_PATTERN: a usage error (exit 2), found before anything is written."""
+
+
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""Run ids: a letter or digit, then letters, digits, '.', '_' or '-', 100 characters at most.
+
+Every id is one path segment on any store (no '/', no glob character of fsspec's, never '.' or
+'..', far below NAME_MAX once `runs/` and a node path are added) and a valid S3 key part.
+Generated ids (`20250101-120000-abc123`), Argo's `{{workflow.uid}}` and `tether submit`'s
+`<workflow>-<time>-<hex>` all match."""
+
+
+def check_run_id(run_id: str) -> str:
+    """`run_id` itself when it matches RUN_ID_PATTERN, else InvalidRunId saying what is allowed."""
+    if not isinstance(run_id, str) or RUN_ID_PATTERN.fullmatch(run_id) is None:
+        shown = run_id if len(str(run_id)) <= 60 else f"{str(run_id)[:57]}..."
+        length = f" ({len(run_id)} characters)" if isinstance(run_id, str) and len(run_id) > 100 else ""
+        raise InvalidRunId(
+            f"not a run id: {shown!r}{length}; a run id is 1 to 100 characters: letters, digits, "
+            "'.', '_' and '-', starting with a letter or digit"
+        )
+    return run_id
+
+
 class RunExists(StoreError, FileExistsError):
     """`create_run` refuses to overwrite a run (a reused --run-id would mix two runs' journals)."""
+
+
+class StoreFailure(StoreError):
+    """The store itself failed (no space, no permission, an endpoint that does not answer), after
+    any retries: nothing about a task, so it is never charged to a task's budget."""
+
+
+STORE_RETRIES_ENV = "TETHER_STORE_RETRIES"
+DEFAULT_STORE_RETRIES = 4
+"""Retries of a transient object-store error (a refused or timed-out connection, a 5xx, a
+throttle), with exponential backoff from `_BACKOFF_S` (0.5, 1, 2, 4 s: about 8 s in all), on
+top of botocore's own attempts. AWS recommends retrying these with backoff:
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html ;
+https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html"""
+_BACKOFF_S = 0.5
+_BACKOFF_CAP_S = 8.0
+_TRANSIENT_NAMES = frozenset(
+    {
+        # botocore.exceptions: ConnectionError and its family, and timeouts
+        "EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError", "ReadTimeoutError",
+        "HTTPClientError", "ProxyConnectionError", "ResponseStreamingError",
+        # aiohttp (s3fs runs on aiobotocore)
+        "ClientConnectionError", "ClientConnectorError", "ServerDisconnectedError", "ServerTimeoutError",
+        "ClientPayloadError",
+    }
+)
+_TRANSIENT_CODES = ("SlowDown", "Throttling", "RequestTimeout", "ServiceUnavailable", "InternalError", "503", "500")
+"""S3 error codes worth retrying: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"""
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A failure that a later try may not see: a lost connection, a timeout, a throttle, a 5xx."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    if any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__):
+        return True
+    text = str(exc)
+    return not isinstance(exc, (PermissionError, FileNotFoundError)) and any(code in text for code in _TRANSIENT_CODES)
+
+
+def _describe_failure(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _retries_from_env() -> int:
+    text = os.environ.get(STORE_RETRIES_ENV, "").strip()
+    if not text:
+        return DEFAULT_STORE_RETRIES
+    if not text.isdigit():
+        raise StoreError(f"{STORE_RETRIES_ENV}={text!r} is not a number of retries (0, 1, 2, ...)")
+    return int(text)
+
+
+class DamagedRecord(StoreError):
+    """A record in the store that is not the JSON tether wrote (truncated, empty, binary)."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +257,46 @@ def node_id_from_path(segment: str) -> str:
 
 
 def _dumps(value: Any) -> bytes:
-    return (json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+    """Standard JSON only (RFC 8259 has no NaN or Infinity, and strict parsers refuse them):
+    non-finite floats are refused where they enter (`-p`, task outputs), so none reaches here."""
+    return (json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+def _parse_record(data: bytes, where: str) -> dict[str, Any]:
+    """A JSON object from a record's bytes; DamagedRecord (naming `where`) for anything else."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, absurd nesting
+        what = "empty" if not data.strip() else f"not JSON ({type(exc).__name__}: {str(exc)[:80]})"
+        raise DamagedRecord(f"damaged record {where}: {what}") from None
+    if not isinstance(value, dict):
+        raise DamagedRecord(f"damaged record {where}: a JSON {type(value).__name__}, not an object")
+    return value
+
+
+_EVENT_FIELDS: dict[str, tuple[type, ...]] = {
+    "time": (str,),
+    "exit_code": (int,),
+    "duration_s": (int, float),
+    "message": (str,),
+    "checkpoint_seq": (int,),
+}
+
+
+def _journal_event(data: bytes, outcome: str | None, where: str) -> dict[str, Any]:
+    """A journal event as `attempts()` reads it; DamagedRecord when it is not one tether wrote.
+    `outcome`: the one an end event's name carries (None for a start), which its body must repeat."""
+    event = _parse_record(data, where)
+    kind = "start" if outcome is None else "end"
+    if event.get("event") != kind:
+        raise DamagedRecord(f"damaged record {where}: its event is {event.get('event')!r}, its name says {kind!r}")
+    if outcome is not None and (outcome not in OUTCOMES or event.get("outcome") != outcome):
+        raise DamagedRecord(f"damaged record {where}: its outcome is {event.get('outcome')!r}, its name says {outcome!r}")
+    for key, types in _EVENT_FIELDS.items():
+        value = event.get(key)
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            raise DamagedRecord(f"damaged record {where}: {key} is {type(value).__name__}, not {types[0].__name__}")
+    return event
 
 
 def _is_local(fs: "AbstractFileSystem") -> bool:
@@ -233,10 +361,54 @@ class RunStore:
             # Other processes write this store all the time: a cached listing (s3fs keeps one per
             # directory) would hide their records, and even make reads of new objects fail.
             options.setdefault("use_listings_cache", False)
-        fs, root = url_to_fs(uri, **options)
+        if uri.startswith(("s3://", "s3a://")):
+            # `_io` retries with backoff across calls; botocore's own per-call retries (5 legacy
+            # attempts by default) would multiply that into minutes against a dead endpoint.
+            # https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+            config = dict(options.get("config_kwargs") or {})
+            config.setdefault("retries", {"mode": "standard", "total_max_attempts": 2})
+            config.setdefault("connect_timeout", 10)
+            options["config_kwargs"] = config
+        try:
+            fs, root = url_to_fs(uri, **options)
+        except (ValueError, ImportError, TypeError) as exc:  # an unknown protocol, a missing s3fs, a bad option
+            raise StoreError(f"cannot open the run store {uri}: {type(exc).__name__}: {exc}") from None
         self.fs: AbstractFileSystem = fs
         self.root: str = root.rstrip("/")
         self._local = _is_local(fs)
+        self.retries = _retries_from_env()
+        self._warned: set[str] = set()  # each damaged record is reported once per process
+
+    def warn(self, message: str) -> None:
+        """Say once, on stderr, that the store holds something damaged and how it was read."""
+        if message not in self._warned:
+            self._warned.add(message)
+            print(f"tether: warning: {message}", file=sys.stderr, flush=True)
+
+    def _io(self, what: str, call: Callable[[], _T], writing: bool = False) -> _T:
+        """`call()`, retrying transient object-store errors with backoff; any other failure of the
+        filesystem becomes a StoreFailure naming the store. When reading, FileNotFoundError passes
+        through: it is an answer (nothing there), not a failure."""
+        delay = _BACKOFF_S
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except StoreError:
+                raise
+            except FileNotFoundError:
+                if not writing:
+                    raise
+                raise StoreFailure(f"the run store {self.uri} failed: cannot {what}: the directory vanished") from None
+            except Exception as exc:  # whatever the fsspec implementation raises for I/O
+                if _is_transient(exc) and attempt < self.retries:
+                    time.sleep(delay)
+                    delay = min(delay * 2, _BACKOFF_CAP_S)
+                    continue
+                tried = f" (after {attempt + 1} tries)" if attempt else ""
+                raise StoreFailure(
+                    f"the run store {self.uri} failed: cannot {what}: {_describe_failure(exc)}{tried}"
+                ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def __repr__(self) -> str:
         return f"RunStore({self.uri!r})"
@@ -244,9 +416,7 @@ class RunStore:
     # ------------------------------------------------------------------ paths
 
     def run_path(self, run_id: str) -> str:
-        if not run_id or "/" in run_id or run_id in (".", ".."):
-            raise StoreError(f"not a run id: {run_id!r}")
-        return f"{self.root}/runs/{run_id}"
+        return f"{self.root}/runs/{check_run_id(run_id)}"
 
     def node_dir(self, run_id: str, node_id: str) -> str:
         return f"{self.run_path(run_id)}/nodes/{node_path(node_id)}"
@@ -256,44 +426,72 @@ class RunStore:
 
     # ------------------------------------------------------------------ raw records
 
+    def guarded(self, what: str, call: Callable[[], _T], writing: bool = False) -> _T:
+        """`call()` (a use of `self.fs` outside this class: the lease, checkpoints) with the
+        store's retries and its StoreFailure naming the store; `what` completes "cannot ..."."""
+        return self._io(what, call, writing)
+
+    def _shown(self, path: str) -> str:
+        """A path as a person finds it in the store: relative to the store's root."""
+        return path[len(self.root) + 1 :] if path.startswith(self.root + "/") else path
+
     def _write_json(self, path: str, value: Any) -> None:
         data = _dumps(value)
         if self._local:
-            _atomic_write_local(path, data)
+            self._io(f"write {self._shown(path)}", lambda: _atomic_write_local(path, data), writing=True)
         else:
-            self.fs.pipe_file(path, data)
+            self._io(f"write {self._shown(path)}", lambda: self.fs.pipe_file(path, data), writing=True)
 
     def _create_json(self, path: str, value: Any) -> Any:
         """Create `path` with `value` unless it exists; return what the path holds afterwards."""
         data = _dumps(value)
-        if self._local:
-            created = _create_local(path, data)
-        else:
+
+        def create() -> bool:
+            if self._local:
+                return _create_local(path, data)
             try:
                 self.fs.pipe_file(path, data, mode="create")
-                created = True
+                return True
             except (FileExistsError, OSError) as exc:
                 # s3fs reports the 412 of If-None-Match as an OSError (EINVAL) in some versions.
                 if isinstance(exc, FileExistsError) or "PreconditionFailed" in str(exc) or "412" in str(exc):
-                    created = False
-                else:
-                    raise
-        if created:
+                    return False
+                raise
+
+        if self._io(f"create {self._shown(path)}", create, writing=True):
             return value
         existing = self._read_json(path)
         return value if existing is None else existing
 
-    def _read_json(self, path: str) -> Any | None:
+    def _read_bytes(self, path: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist."""
         try:
-            data = self.fs.cat_file(path)
+            return bytes(self._io(f"read {self._shown(path)}", lambda: self.fs.cat_file(path)))
         except FileNotFoundError:
             return None
-        return json.loads(data)
+
+    def _read_json(self, path: str) -> Any | None:
+        """A record, or None when it is absent. A damaged record (not the JSON object tether
+        writes: truncated, empty, binary) is read as absent, the least harmful reading for every
+        record but run.json (a node without outputs runs again; a decision is made again), and
+        said in a warning naming the file."""
+        try:
+            return self._read_record(path)
+        except DamagedRecord as exc:
+            self.warn(f"{exc}; read as if it were absent")
+            return None
+
+    def _read_record(self, path: str) -> Any | None:
+        """A record, or None when absent; DamagedRecord when it is not a JSON object."""
+        data = self._read_bytes(path)
+        if data is None:
+            return None
+        return _parse_record(data, f"{self.uri.rstrip('/')}/{self._shown(path)}")
 
     def _list_names(self, path: str) -> list[str]:
         """Base names directly under `path`; [] when it does not exist. Never a cached listing."""
         try:
-            entries = self.fs.ls(path, detail=False, refresh=True)
+            entries = self._io(f"list {self._shown(path)}", lambda: self.fs.ls(path, detail=False, refresh=True))
         except FileNotFoundError:
             return []
         return sorted(entry.rstrip("/").rsplit("/", 1)[-1] for entry in entries)
@@ -308,32 +506,66 @@ class RunStore:
         from ..core.ir import to_dict
 
         path = f"{self.run_path(run_id)}/run.json"
-        if self.fs.exists(path):
+        value = {
+            "ir": to_dict(record.workflow),
+            "params": dict(record.params),
+            "spec": record.spec,
+            "code_paths": list(record.code_paths),
+            "created": record.created,
+        }
+        # A conditional create, never check-then-write: of two `tether run --run-id X` started at
+        # once exactly one creates the record; the other is told, and touches nothing.
+        if not self.create_new(path, value):
             raise RunExists(f"run {run_id!r} already exists in {self.uri}; resume it or choose another --run-id")
-        self._write_json(
-            path,
-            {
-                "ir": to_dict(record.workflow),
-                "params": dict(record.params),
-                "spec": record.spec,
-                "code_paths": list(record.code_paths),
-                "created": record.created,
-            },
-        )
+
+    def create_new(self, path: str, value: Any) -> bool:
+        """Write the JSON record `path` only if nothing is there; False when something was.
+
+        The same conditional create as `_create_json` (O_EXCL link on disk, If-None-Match on
+        S3), answering whether *this* call created it, as a run record and a lease need.
+        """
+        data = _dumps(value)
+
+        def create() -> bool:
+            if self._local:
+                return _create_local(path, data)
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                # s3fs reports the 412 of If-None-Match as an OSError (EINVAL) in some versions.
+                if "PreconditionFailed" in str(exc) or "412" in str(exc):
+                    return False
+                raise
+            return True
+
+        return self._io(f"create {self._shown(path)}", create, writing=True)  # retried, or a StoreFailure
 
     def load_run(self, run_id: str) -> RunRecord:
         from ..core.ir import from_json
 
-        data = self._read_json(f"{self.run_path(run_id)}/run.json")
+        path = f"{self.run_path(run_id)}/run.json"
+        cannot = f"run {run_id!r} cannot be resumed (its workflow and inputs are lost); start a new run"
+        try:
+            data = self._read_record(path)
+        except DamagedRecord as exc:
+            raise DamagedRecord(f"{exc}; {cannot}") from None
         if data is None:
             raise RunNotFound(run_id, self.uri, self.list_runs())
-        return RunRecord(
-            workflow=from_json(json.dumps(data["ir"])),
-            params=data["params"],
-            spec=data["spec"],
-            code_paths=tuple(data["code_paths"]),
-            created=data["created"],
-        )
+        try:
+            record = RunRecord(
+                workflow=from_json(json.dumps(data["ir"])),
+                params=dict(data["params"]),
+                spec=str(data["spec"]),
+                code_paths=tuple(str(p) for p in data["code_paths"]),
+                created=str(data["created"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:  # whatever from_json meets
+            where = f"{self.uri.rstrip('/')}/{self._shown(path)}"
+            problem = f"missing {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {str(exc)[:120]}"
+            raise DamagedRecord(f"damaged record {where}: not a run record ({problem}); {cannot}") from None
+        return record
 
     def list_runs(self) -> list[str]:
         """Run ids, oldest first (generated ids sort by time)."""
@@ -404,9 +636,7 @@ class RunStore:
         names = [name for name in self._list_names(directory) if _JOURNAL_NAME.match(name)]
         if not names:
             return []
-        paths = [f"{directory}/{name}" for name in names]
-        contents = self.fs.cat(paths, on_error="omit")  # one round of concurrent GETs on S3
-        by_name = {path.rstrip("/").rsplit("/", 1)[-1]: data for path, data in contents.items()}
+        by_name = self._read_many(directory, names)
         starts: dict[int, dict[str, Any]] = {}
         ends: dict[int, dict[str, Any]] = {}
         for name in names:
@@ -415,7 +645,15 @@ class RunStore:
             match = _JOURNAL_NAME.match(name)
             assert match is not None
             number = int(match.group(1))
-            event = json.loads(by_name[name])
+            where = f"{self.uri.rstrip('/')}/{self._shown(directory)}/{name}"
+            try:
+                event = _journal_event(by_name[name], match.group(3), where)
+            except DamagedRecord as exc:
+                # The least harmful reading: the attempt started and its end is unknown (a lost
+                # attempt), so a resume goes on and nothing is charged for what cannot be read.
+                self.warn(f"{exc}; counted as a start without an end")
+                starts.setdefault(number, {})
+                continue
             if match.group(2) == "start":
                 starts[number] = event
             else:
@@ -439,6 +677,23 @@ class RunStore:
             )
         return records
 
+    def _read_many(self, directory: str, names: list[str]) -> dict[str, bytes]:
+        """The bytes of several objects under `directory` by base name, in one round of concurrent
+        GETs on S3; an object deleted meanwhile is left out, any other failure is raised."""
+
+        def read() -> dict[str, bytes]:
+            contents = self.fs.cat([f"{directory}/{name}" for name in names], on_error="return")
+            result: dict[str, bytes] = {}
+            for path, data in contents.items():
+                if isinstance(data, FileNotFoundError):
+                    continue
+                if isinstance(data, BaseException):
+                    raise data
+                result[path.rstrip("/").rsplit("/", 1)[-1]] = bytes(data)
+            return result
+
+        return self._io(f"read the journal {self._shown(directory)}", read)
+
     def checkpoint(self, run_id: str, node_id: str, attempt: int, keep: int) -> "Checkpoint":
         from .checkpoint import Checkpoint
 
@@ -458,25 +713,94 @@ class RunStore:
     def write_log(self, run_id: str, node_id: str, attempt: int, data: bytes) -> None:
         path = self.log_path(run_id, node_id, attempt)
         if self._local:
-            _atomic_write_local(path, data)
+            self._io(f"write {self._shown(path)}", lambda: _atomic_write_local(path, data), writing=True)
         else:
-            self.fs.pipe_file(path, data)
+            self._io(f"write {self._shown(path)}", lambda: self.fs.pipe_file(path, data), writing=True)
 
     def read_log(self, run_id: str, node_id: str, attempt: int) -> bytes | None:
-        try:
-            return bytes(self.fs.cat_file(self.log_path(run_id, node_id, attempt)))
-        except FileNotFoundError:
-            return None
+        return self._read_bytes(self.log_path(run_id, node_id, attempt))
+
+    # An object store cannot be appended to, so a running attempt's log is spooled to a local
+    # file and uploaded when the attempt ends. The spool file's name is derived from the store,
+    # run, node and attempt, never random, so a log whose executor was killed before the upload
+    # is found and uploaded by the next `--resume` instead of being abandoned in /tmp.
+
+    def log_spool_path(self, run_id: str, node_id: str, attempt: int) -> str:
+        """Where an attempt's log is spooled on this machine before its upload (object stores)."""
+        return os.path.join(self._spool_dir(run_id), node_path(node_id), f"{attempt:04d}.log")
+
+    def upload_spooled_logs(self, run_id: str) -> list[str]:
+        """Upload every log left in this run's spool (its executor died before the upload) and
+        delete each once it is in the store; returns their store paths. Nothing on a local store."""
+        if self._local:
+            return []
+        root = self._spool_dir(run_id)
+        uploaded: list[str] = []
+        for directory, _, files in sorted(os.walk(root)):
+            for name in sorted(files):
+                match = re.fullmatch(r"(\d{4,})\.log", name)
+                if match is None:
+                    continue
+                node_id = node_id_from_path(os.path.basename(directory))
+                local = os.path.join(directory, name)
+                with open(local, "rb") as handle:
+                    data = handle.read()
+                self.write_log(run_id, node_id, int(match.group(1)), data)
+                os.unlink(local)
+                uploaded.append(self._shown(self.log_path(run_id, node_id, int(match.group(1)))))
+        return uploaded
+
+    def _spool_dir(self, run_id: str) -> str:
+        import hashlib
+
+        base = os.environ.get(SPOOL_ENV) or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "tether", "spool"
+        )
+        store_key = hashlib.sha256(self.uri.encode()).hexdigest()[:16]
+        return os.path.join(base, store_key, check_run_id(run_id))
+
+    # ------------------------------------------------------------------ cache
+
+    def cache_path(self, definition_key: str, inputs_key: str) -> str:
+        """`<root>/cache/<definition key>/<inputs key>.json` (keys from tether.core.cache_key)."""
+        for key in (definition_key, inputs_key):
+            if not _CACHE_KEY.fullmatch(key):
+                raise StoreError(f"not a cache key: {key!r}")
+        return f"{self.root}/cache/{definition_key}/{inputs_key}.json"
+
+    def read_cache_entry(self, definition_key: str, inputs_key: str) -> dict[str, Any] | None:
+        """The cache entry for these keys, or None (a damaged entry reads as absent, with a warning)."""
+        return self._read_json(self.cache_path(definition_key, inputs_key))
+
+    def create_cache_entry(self, definition_key: str, inputs_key: str, entry: Mapping[str, Any]) -> bool:
+        """Record an entry unless one exists (conditional create: the first writer wins)."""
+        return self.create_new(self.cache_path(definition_key, inputs_key), dict(entry))
+
+    def replace_cache_entry(self, definition_key: str, inputs_key: str, entry: Mapping[str, Any]) -> None:
+        """Overwrite an entry found unusable (its files are gone), so later runs hit the new one."""
+        self._write_json(self.cache_path(definition_key, inputs_key), dict(entry))
+
+    def record_cached(self, run_id: str, node_id: str, source: Mapping[str, Any]) -> None:
+        """The node reused a cache entry (`source`: its run, node and keys); no attempt ran."""
+        self._create_json(f"{self.node_dir(run_id, node_id)}/cached.json", {**source, "time": utc_now()})
+
+    def read_cached(self, run_id: str, node_id: str) -> dict[str, Any] | None:
+        return self._read_json(f"{self.node_dir(run_id, node_id)}/cached.json")
 
 
 __all__ = [
     "AttemptRecord",
+    "DamagedRecord",
+    "InvalidRunId",
     "OUTCOMES",
+    "RUN_ID_PATTERN",
     "RunExists",
     "RunNotFound",
     "RunRecord",
     "RunStore",
     "StoreError",
+    "StoreFailure",
+    "check_run_id",
     "node_id_from_path",
     "node_path",
     "resolve_store_uri",
