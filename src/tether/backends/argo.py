@@ -21,10 +21,10 @@ node id `task[i]`; a loop over a literal list uses `withItems`, any other `withP
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, fields
 from typing import Any, Iterable, Mapping
 
+from ..core.cache_key import definition_key
 from ..core.diagnostics import Diagnostics, Span
 from ..core.expr import Expr, ListExpr, Literal, Ref, plain_value, refs, unparse_ref
 from ..core.graph import data_upstream
@@ -433,11 +433,17 @@ class _Compiler:
         return template
 
     def _memoize(self, task: Task, payload: str) -> dict[str, Any]:
-        """Argo memoization keyed on the definition (the payload) and the inputs: the key is
-        `sha256(inputs.parameters as JSON)` so any input text makes a valid ConfigMap key
-        (expression tags, docs/variables.md "Expression"; `sprig.sha256sum`, `toJson` from
-        util/expr/env/env.go)."""
-        digest = hashlib.sha256(payload.encode("ascii")).hexdigest()[:16]
+        """Argo memoization keyed as `tether run` keys its cache: the task's definition key
+        (tether.core.cache_key, a constant per template), then `sha256(inputs.parameters as
+        JSON)`, so any input text makes a valid key (expression tags, docs/variables.md
+        "Expression"; `sprig.sha256sum`, `toJson` from util/expr/env/env.go)."""
+        # The controller refuses a key outside ^[a-zA-Z0-9][-a-zA-Z0-9]*$ (cacheKeyRegex,
+        # https://github.com/argoproj/argo-workflows/blob/main/workflow/controller/cache/cache.go)
+        # and stores it as a ConfigMap data key (configMapCache.save, cache/configmap_cache.go),
+        # which Kubernetes caps at 253 characters (IsConfigMapKey,
+        # https://github.com/kubernetes/apimachinery/blob/master/pkg/util/validation/validation.go):
+        # 64 hex digits, '-', 64 hex digits is 129.
+        digest = definition_key(task)
         # v4 names the ConfigMap only (LocalObjectReference); v3 requires a key (ConfigMapKeySelector):
         # pkg/apis/workflow/v1alpha1/workflow_types.go `Cache` in each release.
         config_map = {"name": self.settings.cache_config_map}

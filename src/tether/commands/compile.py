@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check", action="store_true",
         help="write nothing; exit 1 with a diff when the files under DIR (-o) are not what compiling writes",
     )
+    from .check import add_strict_refs_argument
+
+    add_strict_refs_argument(parser)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
     statuses = set()
     for spec in args.specs:  # every spec is compiled, so one run reports every problem
         try:
-            status, manifests = _compile_spec(spec, backend, profile, profile_sources, args.unsupported, color)
+            status, manifests = _compile_spec(
+                spec, backend, profile, profile_sources, args.unsupported, color, strict_refs=args.strict_refs
+            )
         except _BackendBug as bug:
             print_internal_error(spec, bug.cause, color)
             status, manifests = "internal", []
@@ -144,9 +149,12 @@ def _load_profile(
             print(f"tether compile: cannot read profile {args.profile}: {exc}", file=sys.stderr)
             return None
         sources[args.profile] = text
+    # The other targets' names only matter when a file has sections to skip; listing plugins
+    # reads every installed distribution's entry points (importlib.metadata: ~20 ms of start-up).
+    sections = {*BUILTIN, *available_targets()} if args.profile is not None else set(BUILTIN)
     profile = load_profile(
         args.profile, args.target, profile_type_of(backend), diagnostics, options,
-        sections={*BUILTIN, *available_targets()}, text=text,
+        sections=sections, text=text,
     )
     print_diagnostic_list(diagnostics.sorted(), sources, color)
     return None if diagnostics.has_errors else (profile, sources)
@@ -154,13 +162,28 @@ def _load_profile(
 
 def _compile_spec(
     spec: str, backend: Backend, profile: Profile, profile_sources: dict[str, str], unsupported: str, color: bool,
+    *, strict_refs: bool = False,
 ) -> tuple[Literal["ok", "errors", "internal"], list[_Compiled]]:
     """One spec's manifests, serialised, its diagnostics printed. A backend's exception is
     raised as _BackendBug (loading reports its own)."""
     from ..core.diagnostics import Diagnostics, Severity
+    from .check import compiling, load_reporting, print_diagnostic_list, print_diagnostics
+
+    # The backend and the emitter run under the same switches as loading (the cyclic GC paused:
+    # they allocate a document of ~10 objects per task and no cycles; left on, automatic
+    # collections re-scan the whole IR again and again, a third of a 5,000-task argo compile).
+    with compiling():
+        return _load_and_compile(spec, backend, profile, profile_sources, unsupported, color, strict_refs=strict_refs)
+
+
+def _load_and_compile(
+    spec: str, backend: Backend, profile: Profile, profile_sources: dict[str, str], unsupported: str, color: bool,
+    *, strict_refs: bool = False,
+) -> tuple[Literal["ok", "errors", "internal"], list[_Compiled]]:
+    from ..core.diagnostics import Diagnostics, Severity
     from .check import load_reporting, print_diagnostic_list, print_diagnostics
 
-    result = load_reporting(spec, color)
+    result = load_reporting(spec, color, strict_refs=strict_refs)
     if result is None:
         return "internal", []
     print_diagnostics(result, color)
@@ -314,6 +337,8 @@ def _command(args: argparse.Namespace) -> str:
         argv += ["-O", option]
     if args.unsupported != "error":
         argv += [f"--unsupported={args.unsupported}"]
+    if args.strict_refs:
+        argv += ["--strict-refs"]
     return shlex.join([*argv, "-o", args.output])
 
 
