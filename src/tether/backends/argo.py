@@ -357,10 +357,12 @@ class _Compiler:
                 if key in seen:
                     continue
                 seen.add(key)
-                if ref.root == "inputs":
+                if ref.root == "inputs" and task.cache is None:
                     direct += ["--value", f"{key}={self._argo_ref(whole)}"]
                     continue
-                tag = self._argo_ref(whole) if ref.root == "tasks" else self._item_tag(task, item_safe)
+                # A memoized task takes workflow inputs as template inputs too: its key hashes
+                # `inputs.parameters`, which must hold every value the task reads.
+                tag = self._argo_ref(whole) if ref.root in ("tasks", "inputs") else self._item_tag(task, item_safe)
                 if tag is None:
                     continue
                 pname = f"v-{len(declared)}"
@@ -377,8 +379,8 @@ class _Compiler:
                 return "complex", None
             return "param", text
         if isinstance(value, Ref) and not value.path:
-            if value.root == "inputs":
-                return "direct", self._argo_ref(value)
+            if value.root == "inputs":  # a memoized task's key must see it: a template input
+                return ("param" if task.cache is not None else "direct"), self._argo_ref(value)
             if value.root == "tasks":
                 return "param", self._argo_ref(value)
             tag = self._item_tag(task, item_safe)

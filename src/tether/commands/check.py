@@ -32,6 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a YAML spec (spec.yaml, '-' for stdin), file.py:workflow or package.module:workflow",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    add_strict_refs_argument(parser)
+
+
+def add_strict_refs_argument(parser: argparse.ArgumentParser) -> None:
+    """`--strict-refs`, shared by check, compile and run (see tether.compiler.python_refs)."""
+    parser.add_argument(
+        "--strict-refs", action="store_true",
+        help="a YAML spec's Python task module that cannot be found (on the spec's directory, PYTHONPATH, "
+        "installed packages) or parsed is an error, not a warning",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     clean = errors = warnings = 0
     internal = False
     for spec in args.specs:
-        result = load_reporting(spec, color)
+        result = load_reporting(spec, color, strict_refs=args.strict_refs)
         if result is None:
             internal = True
             continue
@@ -65,13 +75,13 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if failed else EXIT_OK
 
 
-def load_reporting(spec: str, color: bool) -> LoadResult | None:
+def load_reporting(spec: str, color: bool, *, strict_refs: bool = False) -> LoadResult | None:
     """load(spec), turning an unexpected exception into an internal-error diagnostic (None)."""
     from ..compiler.load import load
 
     try:
         with compiling():
-            return load(spec)
+            return load(spec, strict_refs=strict_refs)
     except Exception as exc:  # the boundary: a user never sees a traceback
         print_internal_error(spec, exc, color)
         return None

@@ -4,6 +4,7 @@ interruptions and checkpoints a cluster would give it.
   tether run SPEC [-p NAME=VALUE ...]          run it (SPEC: file.yaml, file.py:workflow, pkg.mod:workflow)
   tether run SPEC --dry-run                    show the plan; run nothing, write nothing
   tether run --resume RUN_ID                   continue a failed, interrupted or killed run
+  tether run --resume RUN_ID --spec SPEC       continue it with a fixed spec: changed nodes run again
   tether run SPEC --interrupt NODE@ATTEMPT     send that attempt SIGTERM, as a spot reclaim would
 """
 
@@ -35,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", metavar="URI", help="run store (default: $TETHER_STORE, else ./.tether)")
     parser.add_argument("--run-id", metavar="ID", help="name the new run (default: a generated, sortable id)")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue this run: finished nodes are not rerun")
+    parser.add_argument(
+        "--spec",
+        dest="spec_option",
+        metavar="SPEC",
+        help="with --resume: go on with this (fixed) spec; finished nodes whose definition and inputs "
+        "are unchanged are kept, changed and new ones run",
+    )
     parser.add_argument(
         "--max-parallel", type=int, metavar="N", help="attempts running at once (default: the number of CPUs)"
     )
@@ -115,6 +123,10 @@ def _run(args: argparse.Namespace) -> int:
     from ..runtime.params import ParamError, bind, resolve
     from ..runtime.store import InvalidRunId, RunExists, RunRecord, RunStore, StoreError, check_run_id, resolve_store_uri
 
+    if getattr(args, "spec_option", None):
+        if args.spec and args.spec != args.spec_option:
+            return _fail(f"two specs given: {args.spec} and --spec {args.spec_option}")
+        args.spec = args.spec_option
     if args.resume and (args.param or args.run_id):
         return _fail("--resume continues a run with the inputs it was started with; drop -p and --run-id")
     try:
@@ -133,15 +145,17 @@ def _run(args: argparse.Namespace) -> int:
     except (InterruptSyntaxError, StoreError) as exc:
         return _fail(str(exc))
 
+    respec: "RunRecord | int | None" = None
     if args.resume:
         try:
             record = store.load_run(args.resume)
         except StoreError as exc:
             return _fail(str(exc), 1)
-        if args.spec:
-            note = f"note: resuming runs the workflow stored with run {args.resume}; {args.spec} is not read"
-            print(note, file=sys.stderr)
-        workflow, given, run_id = record.workflow, dict(record.params), args.resume
+        if args.spec:  # a fixed spec: finished nodes still valid under it are kept (runtime/respec.py)
+            respec = _load_respec(args, record)
+            if isinstance(respec, int):
+                return respec
+        workflow, given, run_id = (respec or record).workflow, dict(record.params), args.resume
         values = resolve(workflow, given)
     else:
         from ..compiler.load import load
@@ -199,7 +213,37 @@ def _run(args: argparse.Namespace) -> int:
         if lease.taken_over is not None:
             holder, why = lease.taken_over
             print(f"note: took over the run's lease from {holder.describe()}: {why}", file=sys.stderr)
+        if args.resume and isinstance(respec, RunRecord):  # only now that this executor owns the run
+            from ..runtime.respec import changes
+
+            kept = store.replace_run(run_id, respec)
+            for line in changes(record.workflow, respec.workflow) or ["no task changed"]:
+                print(f"note: {args.spec}: {line}", file=sys.stderr)
+            print(f"note: run {run_id} goes on with {args.spec}; its previous spec is kept as {kept}", file=sys.stderr)
+            record = store.load_run(run_id)
         return _execute(args, store, record, run_id, values, interrupts, lease)
+
+
+def _load_respec(args: argparse.Namespace, record: "RunRecord") -> "RunRecord | int":
+    """The run's record with the workflow of `--spec`, or the exit code when it cannot go on
+    (the spec does not compile: 1; it cannot take the run's inputs or is another workflow: 2)."""
+    from ..compiler.load import load
+    from ..runtime.respec import incompatibilities
+    from ..runtime.store import RunRecord
+    from .check import compiling
+
+    with compiling():
+        loaded = load(args.spec, strict_refs=args.strict_refs)
+    _print_diagnostics(loaded)
+    if loaded.workflow is None:
+        return 1
+    problems = incompatibilities(record.workflow, loaded.workflow, record.params)
+    if problems:
+        for problem in problems:
+            print(f"tether run: cannot resume run {args.resume} with {args.spec}: {problem}", file=sys.stderr)
+        print("  = hint: a resumed run keeps the workflow and inputs it was started with; start a new run", file=sys.stderr)
+        return 2
+    return RunRecord(loaded.workflow, dict(record.params), args.spec, _code_paths(args.spec), record.created)
 
 
 def _execute(
@@ -241,6 +285,7 @@ def _execute(
         heartbeat=lease.heartbeat if lease.renew_every_s is not None else None,
         heartbeat_s=lease.renew_every_s or 15.0,
         use_cache=not args.no_cache,
+        respec=bool(args.resume and args.spec),
     )
     try:
         report = executor.run()

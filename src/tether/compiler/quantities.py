@@ -153,8 +153,7 @@ def _parse_memory(value: object) -> int:
             f"'m' means 1/1000; did you mean {_digits(value)}Mi or {_digits(value)}M?",
         )
     else:
-        guess = {"K": "Ki or k", "KB": "k", "MB": "M", "GB": "G", "TB": "T", "KiB": "Ki", "MiB": "Mi", "GiB": "Gi"}
-        hint = f"did you mean {guess[suffix]}?" if suffix in guess else _MEMORY_HINT
+        hint = _suffix_hint(value, suffix)
         raise QuantityError(f"memory '{value}' has an unknown suffix '{suffix}'", hint)
     if size.denominator != 1:
         raise QuantityError(f"memory '{value}' is not a whole number of bytes", _MEMORY_HINT)
@@ -176,6 +175,26 @@ def format_memory(size: int) -> str:
         if size and size % unit == 0:
             return f"{size // unit}{suffix}"
     return str(size)
+
+
+# Kubernetes quantities: Ki/Mi/Gi/Ti are powers of 1024, k/M/G/T powers of 1000
+# (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/).
+_AMBIGUOUS = {"K": ("Ki", "k", 1), "KB": ("Ki", "k", 1), "MB": ("Mi", "M", 2), "GB": ("Gi", "G", 3), "TB": ("Ti", "T", 4)}
+_SPELLED_OUT = {"KiB": "Ki", "MiB": "Mi", "GiB": "Gi", "TiB": "Ti"}
+
+
+def _suffix_hint(value: object, suffix: str) -> str:
+    """`4GB` -> did you mean 4Gi or 4G, and what each means (GB is ambiguous: people mean both)."""
+    digits = _digits(value)
+    if suffix in _AMBIGUOUS:
+        binary, decimal, power = _AMBIGUOUS[suffix]
+        return (
+            f"did you mean {digits}{binary} ({digits} x 1024^{power} bytes, what memory is usually sized in) "
+            f"or {digits}{decimal} ({digits} x 1000^{power} bytes)?"
+        )
+    if suffix in _SPELLED_OUT:
+        return f"did you mean {digits}{_SPELLED_OUT[suffix]}?"
+    return _MEMORY_HINT
 
 
 def _digits(value: object) -> str:

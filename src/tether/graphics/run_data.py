@@ -10,7 +10,6 @@ shown here is what the store has: inputs and outputs as recorded, and secrets by
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +32,6 @@ OUTCOME_LABELS = {
     "cancelled": "cancelled",
     None: "running or lost",
 }
-_COMMIT = re.compile(r"^\d{12}-a\d+-[0-9a-f]{8}\.commit$")  # see runtime/checkpoint.py's layout
 
 
 def collect(store: RunStore, run_id: str) -> dict[str, Any]:
@@ -167,36 +165,11 @@ def _inputs(resolver: ValueResolver, task: "Task", node: str) -> dict[str, Any]:
 def _commits(store: RunStore, run_id: str, node: str) -> list[dict[str, Any]]:
     """Checkpoint commit records still in the store (retention keeps the newest `keep`), with
     the time the store gives their object (local mtime, S3 LastModified)."""
-    directory = f"{store.node_dir(run_id, node)}/checkpoints"
-    try:
-        entries = store.fs.ls(directory, detail=True, refresh=True)
-    except FileNotFoundError:
-        return []
-    out = []
-    for entry in entries:
-        name = str(entry["name"]).rstrip("/").rsplit("/", 1)[-1]
-        if not _COMMIT.match(name):
-            continue
-        data = _read_json(store, str(entry["name"]))
-        if not isinstance(data, dict):
-            continue
-        out.append(
-            {"seq": int(data["seq"]), "attempt": int(data["attempt"]), "size": int(data["size"]), "kind": data.get("kind"), "time": _mtime(entry)}
-        )
-    return sorted(out, key=lambda c: c["seq"])
-
-
-def _mtime(entry: dict[str, Any]) -> str | None:
-    value = entry.get("LastModified") or entry.get("mtime") or entry.get("created")
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        from datetime import timezone
-
-        value = datetime.fromtimestamp(value, timezone.utc)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return str(value)
+    checkpoint = store.checkpoint(run_id, node, 1, keep=1)  # read-only here: attempt and keep unused
+    return [
+        {"seq": c.seq, "attempt": c.attempt, "size": c.size, "kind": c.kind, "time": c.time}
+        for c in checkpoint.commits()
+    ]
 
 
 def _attempts(attempts: list[AttemptRecord], commits: list[dict[str, Any]]) -> list[dict[str, Any]]:

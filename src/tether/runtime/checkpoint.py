@@ -18,8 +18,12 @@ After each commit, retention keeps the `keep` newest commits and deletes older o
 leftovers of crashed writers, never anything newer than the checkpoint just committed; it runs
 on a background thread (close() waits for it), off the critical path of the next write.
 
-Better than Flyte's SyncCheckpoint: reading sees every earlier attempt (not only the previous
-one), returns None instead of raising when there is nothing, and `write` and `save` mix freely.
+Flyte's SyncCheckpoint API whole (flytekit/core/checkpointer.py; its unit tests, imports
+changed, are tests/test_flyte_checkpoint_api.py): `restore()` with no path returns a local
+directory holding the newest checkpoint, `restore(dir)` returns that directory, `save()` takes a
+path or an open binary file, and anything else is a ValueError. Better than Flyte's: reading
+sees every earlier attempt (not only the previous one), returns None instead of raising when
+there is nothing, and `write` and `save` mix freely. `commits()` lists what is kept.
 
 Writes are synchronous: when `write()` or `save()` returns, the checkpoint is durable. A SIGTERM
 handler therefore has nothing to flush (close() only waits for retention to finish deleting); whatever was committed before the signal is what the
@@ -28,15 +32,19 @@ next attempt reads, and an interrupted write leaves only an uncommitted object, 
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pathlib
 import re
 import secrets
 import shutil
 import tarfile
+import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import IO, Any, Callable, Iterable, Iterator, Literal, Mapping
 
 import fsspec
@@ -60,6 +68,34 @@ class CheckpointWarning(UserWarning):
 
 class CheckpointKindError(ValueError):
     """read() found a directory checkpoint: its bytes are a tar archive, so restore(path) it."""
+
+
+class UnsupportedCheckpoint(TypeError, ValueError):
+    """save() was given neither a path nor a binary file object. A ValueError as in Flyte
+    (flytekit/core/checkpointer.py, SyncCheckpoint.save), and a TypeError as in Python."""
+
+
+class CheckpointPath(type(pathlib.Path())):  # type: ignore[misc]
+    """What restore() returns: a pathlib.Path, as Flyte's restore() returns, that also equals
+    its string form (tether's restore() returned a str, and callers compare with one)."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return str(self) == other
+        return super().__eq__(other)
+
+    __hash__ = type(pathlib.Path()).__hash__
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    """One committed checkpoint as `Checkpoint.commits()` lists it."""
+
+    seq: int
+    attempt: int
+    kind: Kind
+    size: int
+    time: str | None  # ISO 8601 UTC with milliseconds ('...Z'), or what the store gives; None if unknown
 
 
 @dataclass(frozen=True)
@@ -141,6 +177,7 @@ class Checkpoint:
         self._store: ObjectStore = LocalStore(path) if isinstance(fs, LocalFileSystem) else FsspecStore(fs, path)
         self.root = self._store.root
         self._retiring: threading.Thread | None = None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
 
     @classmethod
     def from_uri(
@@ -178,16 +215,25 @@ class Checkpoint:
             return data
         return None
 
-    def restore(self, path: str | os.PathLike[str]) -> str | None:
-        """Materialise the newest usable checkpoint at `path`; the path written, or None if none.
+    def restore(self, path: str | os.PathLike[str] | None = None) -> CheckpointPath | None:
+        """Materialise the newest usable checkpoint at `path`; the path given, or None if none.
 
-        A 'bytes' or 'file' checkpoint becomes the file `path`, or `path/<saved name>` when `path`
-        is an existing directory (as Flyte restores into a directory); write() checkpoints are
-        named 'checkpoint' there. A 'dir' checkpoint becomes the directory `path`; its entries
-        replace same-named entries of an existing directory. Nothing is touched until the
-        checkpoint has been verified, so a corrupt one never half-overwrites the target.
+        As Flyte's SyncCheckpoint.restore (flytekit/core/checkpointer.py): with no `path`, a fresh
+        local directory holding the newest checkpoint is returned (removed with this object or at
+        exit); a 'bytes' or 'file' checkpoint restored into an existing directory becomes
+        `path/<saved name>` ('checkpoint' for write()), and the directory is returned.
+        Otherwise a 'bytes' or 'file' checkpoint becomes the file `path`, and a 'dir' checkpoint
+        the directory `path`, its entries replacing same-named entries of an existing directory.
+        Nothing is touched until the checkpoint has been verified, so a corrupt one never
+        half-overwrites the target. Unlike Flyte, each call restores the newest checkpoint
+        (Flyte returns its first download again, which never sees this attempt's own writes).
         """
-        target = os.path.abspath(os.fspath(path))
+        if path is None:
+            if self.latest() is None:
+                return None
+            target = tempfile.mkdtemp(prefix="restore-", dir=self._scratch())
+        else:
+            target = os.path.abspath(os.fspath(path))
         for key, info in self._committed():
             try:
                 self._store.size(key.data)
@@ -196,13 +242,40 @@ class Checkpoint:
                 continue
             try:
                 if info.kind == "dir":
-                    return _restore_dir(self._store, key, info, target)
+                    return CheckpointPath(_restore_dir(self._store, key, info, target))
                 if os.path.isdir(target):
-                    return _restore_file(self._store, key, info, os.path.join(target, info.name or "checkpoint"))
-                return _restore_file(self._store, key, info, target)
+                    _restore_file(self._store, key, info, os.path.join(target, info.name or "checkpoint"))
+                    return CheckpointPath(target)
+                return CheckpointPath(_restore_file(self._store, key, info, target))
             except _Corrupt as corrupt:
                 _warn(key, str(corrupt))
         return None
+
+    def _scratch(self) -> str:
+        """This object's private temporary directory, for restore() without a path."""
+        if self._tempdir is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="tether-checkpoint-")
+        return self._tempdir.name
+
+    def commits(self) -> list[CommitRecord]:
+        """The committed checkpoints still kept (retention keeps the newest `keep`), oldest first,
+        with the time the store gives their commit record (local mtime, S3 LastModified)."""
+        try:
+            entries = self.fs.ls(self.root, detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        times = {str(e["name"]).rstrip("/").rsplit("/", 1)[-1]: _mtime(e) for e in entries}
+        listing = _Listing.parse(times)
+        out = []
+        for key in sorted(listing.commits):
+            try:
+                info = _parse_record(key, self._store.get(key.commit))
+            except FileNotFoundError:
+                continue
+            except (ValueError, KeyError, TypeError):
+                continue  # read() and restore() warn about it; a listing only leaves it out
+            out.append(CommitRecord(info.seq, info.attempt, info.kind, info.size, times.get(key.commit)))
+        return out
 
     def latest(self) -> CheckpointInfo | None:
         """The newest committed checkpoint whose data object exists with the recorded size.
@@ -233,9 +306,29 @@ class Checkpoint:
             raise TypeError(f"write() takes bytes, got {type(data).__name__}; use save(path) for files")
         self._commit("bytes", None, data)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Commit a file or a whole directory tree (empty directories included) as the newest checkpoint."""
-        source = os.path.abspath(os.fspath(path))
+    def save(self, cp: str | os.PathLike[str] | IO[bytes]) -> None:
+        """Commit a file, a whole directory tree (empty directories included) or an open binary
+        file object as the newest checkpoint.
+
+        As Flyte's SyncCheckpoint.save (flytekit/core/checkpointer.py) takes a path or an
+        io.IOBase reader, and raises ValueError for anything else.
+        """
+        if isinstance(cp, io.IOBase):
+            if isinstance(cp, io.TextIOBase):
+                raise UnsupportedCheckpoint("save() takes a file opened in binary mode ('rb'), got a text file")
+            if not cp.readable():
+                raise UnsupportedCheckpoint("save() takes a file object open for reading ('rb')")
+            reader = cp
+            name = getattr(reader, "name", None)
+            base = os.path.basename(name) if isinstance(name, str) and name else None
+            self._commit("file", base, lambda out: _copy(reader, out))
+            return
+        if not isinstance(cp, (str, os.PathLike)):
+            raise UnsupportedCheckpoint(
+                f"save() takes a path (str or os.PathLike) or a binary file object, got {type(cp).__name__}; "
+                "use write(bytes) for bytes"
+            )
+        source = os.path.abspath(os.fspath(cp))
         name = os.path.basename(source)
         if os.path.isdir(source):
             self._commit("dir", name, lambda out: _tar_directory(source, out))
@@ -346,6 +439,17 @@ def _parse_record(key: _Key, raw: bytes) -> CheckpointInfo:
     if info.kind not in _KINDS or not (info.name is None or isinstance(info.name, str)):
         raise ValueError(f"bad kind or name {info.kind!r}, {info.name!r}")
     return info
+
+
+def _mtime(entry: Mapping[str, Any]) -> str | None:
+    value = entry.get("LastModified") or entry.get("mtime") or entry.get("created")
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = datetime.fromtimestamp(value, timezone.utc)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return str(value)
 
 
 def _warn(key: _Key, reason: str) -> None:

@@ -9,7 +9,9 @@ The command runs without a shell (argv as written); a spec that wants a shell sa
 `command: [sh, -c]`. A SIGTERM to this process (a spot reclaim, a pod eviction, the local
 executor's --interrupt) is forwarded to the command, which gets `TERM_GRACE_S` seconds to finish
 writing before it is killed; then the checkpoint directory is saved, so a command that wrote
-its state with write-then-rename loses nothing.
+its state with write-then-rename loses nothing. When this process leads a process group (always
+under the local executor, see procgroup.py) the SIGTERM goes to the whole group, so a shell's
+children get it too, and the command's leftovers die with the attempt.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
+from . import procgroup
 from .inputs import InputError, ValueResolver
 
 if TYPE_CHECKING:
@@ -125,7 +129,20 @@ def run_command(
         if returncode != 0 or forwarder.terminated:
             return CommandResult(returncode, forwarder.terminated, None)
         outputs, error = _read_outputs(task, outputs_dir)
+        _warn_undeclared(task, outputs_dir)
         return CommandResult(returncode, False, outputs, error)
+
+
+def _warn_undeclared(task: "Task", outputs_dir: str) -> None:
+    """Name each file the command wrote to $TETHER_OUTPUTS that is not a declared output: it is
+    dropped, and is most often a typo of one (on the attempt's stderr, so in its log)."""
+    declared = {output.name for output in task.outputs}
+    for name in sorted(set(os.listdir(outputs_dir)) - declared):
+        print(
+            f"tether: warning: the command wrote $TETHER_OUTPUTS/{name}, which is not a declared output "
+            f"of {task.name} (declared: {', '.join(sorted(declared)) or 'none'}); it is ignored",
+            file=sys.stderr,
+        )
 
 
 class _GraceStarts(Exception):
@@ -153,9 +170,17 @@ class _SigtermForwarder:
         first = not self.terminated
         self.terminated = True
         if self._child is not None and self._child.poll() is None:
-            self._child.send_signal(signal.SIGTERM)
+            self._pass_on()
             if first:
                 raise _GraceStarts
+
+    def _pass_on(self) -> None:
+        """SIGTERM to the command and to everything it started (its group), or to it alone when
+        this process leads no group (a cluster where `tether exec` shares its shell's group)."""
+        procgroup.terminating()
+        if not procgroup.is_leader():
+            assert self._child is not None
+            self._child.send_signal(signal.SIGTERM)
 
     def run(self, argv: list[str], env: Mapping[str, str]) -> int:
         """The child's return code (negative: killed by that signal, as subprocess reports it)."""
@@ -165,7 +190,7 @@ class _SigtermForwarder:
             except OSError as exc:
                 raise CommandError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
             if self.terminated:  # SIGTERM arrived between fork and now
-                self._child.send_signal(signal.SIGTERM)
+                self._pass_on()
             else:
                 return self._child.wait()
         except _GraceStarts:

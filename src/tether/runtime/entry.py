@@ -9,6 +9,7 @@ records its end, and exits with the code the platform retries on:
     143  SIGTERM (spot reclaim, eviction, --interrupt): the checkpoint is flushed, "interrupted"
     1    anything else, or a recoverable failure with the retry budget spent: never retry
     2    usage: no such run, node or attempt (nothing is recorded)
+    74   the run store failed (EX_IOERR): the message names the store; no budget is charged
 
 Budgets are judged from the journal (see tether.runtime.outcome), so Argo, AWS Batch and the
 local executor retry by the same rule. Only tether.RecoverableError is recoverable: a bug fails
@@ -43,19 +44,25 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from ..errors import RecoverableError
+from . import procgroup
 from .inputs import InputError, ValueResolver, parse_node_id, resolve_item, resolve_task_inputs
 from .outcome import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECOVERABLE, EXIT_SUCCESS, EXIT_USAGE, Budget
 from .outputs import OutputError, outputs_from_return, validate_outputs
-from .store import RunNotFound, StoreError
-from .task_env import SecretNotFound, redact, task_environment
+from .store import InvalidRunId, RunNotFound, StoreError
+from .task_env import SecretNotFound, redact, task_environment, withheld_variables
 
 if TYPE_CHECKING:
     from ..core.ir import Task
     from .checkpoint import Checkpoint
     from .store import RunRecord, RunStore
+
+
+EXIT_STORE_FAILURE = 74  # EX_IOERR
+"""The run store failed mid-attempt (no space, no permission, an endpoint gone): the attempt's end
+may be unrecorded, and nothing is charged to the task; the local executor fails the run."""
 
 
 class _Interrupted(BaseException):
@@ -74,6 +81,7 @@ class _Interruption:
         self.armed = False
 
     def __call__(self, signum: int, frame: object) -> None:
+        procgroup.terminating()  # the processes the task started get it too (see procgroup.py)
         if self.armed:
             self.armed = False
             raise _Interrupted
@@ -93,8 +101,13 @@ class _Interruption:
 @dataclass(frozen=True)
 class _Ending:
     outcome: str
-    exit_code: int
+    exit_code: int  # what the attempt process exits with (what a platform retries on)
     message: str
+    recorded_code: int | None = None  # the journal's exit code when not exit_code: a command's own
+
+    @property
+    def journal_code(self) -> int:
+        return self.exit_code if self.recorded_code is None else self.recorded_code
 
 
 def resolve_attempt_number(store: "RunStore", run_id: str, node_id: str, given: int | None) -> int:
@@ -126,6 +139,21 @@ def run_attempt(
     forked child; never raises for anything the task does.
     """
     try:
+        return _run_attempt(store, run_id, node_id, attempt, outputs_dir)
+    except InvalidRunId as exc:
+        return _usage_error(str(exc))
+    except StoreError as exc:  # the store failed (or holds a damaged run.json): not the task's doing
+        try:
+            print(f"tether exec: error: {exc}", file=sys.stderr, flush=True)
+        except OSError:  # stderr is a log on the very disk that is full
+            pass
+        return EXIT_STORE_FAILURE
+
+
+def _run_attempt(
+    store: "RunStore", run_id: str, node_id: str, attempt: int | None, outputs_dir: str | None
+) -> int:
+    try:
         record = store.load_run(run_id)
     except RunNotFound as exc:
         return _usage_error(str(exc))
@@ -144,7 +172,8 @@ def run_attempt(
     if number < 1:
         return _usage_error(f"attempt numbers start at 1, got {number}")
     values = ValueResolver(store, run_id, record.workflow, record.params)
-    return _Attempt(store, values, run_id, node_id, task, index, number, record.code_paths, None, outputs_dir).run()
+    withheld = withheld_variables(record.workflow, task)
+    return _Attempt(store, values, run_id, node_id, task, index, number, record.code_paths, None, outputs_dir, withheld).run()
 
 
 def _usage_error(message: str) -> int:
@@ -167,8 +196,10 @@ class _Attempt:
         code_paths: tuple[str, ...] = (),
         given: Mapping[str, Any] | None = None,
         outputs_dir: str | None = None,
+        withheld: frozenset[str] = frozenset(),
     ):
         self.store = store
+        self.withheld = withheld  # other tasks' secret variables, removed while this one runs
         self.values = values
         self.code_paths = code_paths
         self.given = given  # input values the engine passed (--input), decoded
@@ -224,10 +255,11 @@ class _Attempt:
         except (InputError, SecretNotFound) as exc:
             return self._fatal(str(exc))
         try:
-            if self.task.container is not None:
-                return self._run_container(resolver, has_item, item, env, budget)
-            inputs = resolve_task_inputs(resolver, self.task, has_item, item, self.given)
-            return self._run_python(inputs, env, budget)
+            with _withheld(self.withheld):
+                if self.task.container is not None:
+                    return self._run_container(resolver, has_item, item, env, budget)
+                inputs = resolve_task_inputs(resolver, self.task, has_item, item, self.given)
+                return self._run_python(inputs, env, budget)
         except InputError as exc:
             return self._fatal(str(exc))
 
@@ -287,7 +319,11 @@ class _Attempt:
         if result.returncode == EXIT_RECOVERABLE:
             return self._recoverable(f"the command exited {EXIT_RECOVERABLE} (recoverable)", budget)
         if result.returncode != 0:
-            return self._fatal(f"the command {_describe_exit(result.returncode)}", f"only exit {EXIT_RECOVERABLE} is retried")
+            ending = self._fatal(f"the command {_describe_exit(result.returncode)}", f"only exit {EXIT_RECOVERABLE} is retried")
+            # The journal keeps the command's own code (exit 3, 137 for SIGKILL), so the run
+            # reports "fatal (exit 3)", not the 1 that `tether exec` exits with.
+            own = result.returncode if result.returncode > 0 else 128 - result.returncode
+            return _Ending(ending.outcome, ending.exit_code, ending.message, own)
         if result.outputs is None:
             return self._fatal(result.output_error or "the command wrote no outputs")
         try:
@@ -313,16 +349,38 @@ class _Attempt:
         may_retry, note = budget.after_recoverable()
         if may_retry:
             return _Ending("recoverable", EXIT_RECOVERABLE, f"{message} ({note})")
-        return _Ending("fatal", EXIT_FATAL, f"{message} ({note})")
+        # Still a recoverable failure (so recorded), but exit 1: no platform may retry it.
+        return _Ending("recoverable", EXIT_FATAL, f"{message} ({note})")
 
     def _fatal(self, message: str, note: str = "") -> _Ending:
         return _Ending("fatal", EXIT_FATAL, f"{message} ({note})" if note else message)
 
     def _interrupted(self) -> _Ending:
         self.interruption.armed = False
+        if procgroup.executor_gone():  # PR_SET_PDEATHSIG: the local run died, not this task's machine
+            parent = procgroup.executor_pid()
+            return _Ending(
+                "cancelled",
+                EXIT_INTERRUPTED,
+                f"stopped with its run: its executor (pid {parent}) died; uses no retry budget",
+            )
         attempts = self.store.attempts(self.run_id, self.node_id)
-        note = Budget.from_journal(self.task, attempts, self.number).after_interruption()
+        budget = Budget.from_journal(self.task, attempts, self.number)
+        if self._at_timeout():
+            # The platform's deadline, not a reclaim: a timeout uses the retry budget (retry.py).
+            _, note = budget.after_recoverable()
+            return _Ending("timeout", EXIT_INTERRUPTED, f"timed out after {self.task.timeout_s:g}s; checkpoint kept ({note})")
+        note = budget.after_interruption()
         return _Ending("interrupted", EXIT_INTERRUPTED, f"terminated by SIGTERM; checkpoint kept ({note})")
+
+    def _at_timeout(self) -> bool:
+        """A SIGTERM that arrives when the task's timeout is up is that timeout (the local
+        executor's, Argo's activeDeadlineSeconds, Batch's attemptDurationSeconds), allowing for
+        the moments between the platform starting its clock and this process starting ours."""
+        limit = self.task.timeout_s
+        if not limit:
+            return False
+        return time.monotonic() - self.started >= limit - min(1.0, limit * 0.1)
 
     def _finish(self, ending: _Ending) -> None:
         """Record the end (never with a secret in it) and say why on stderr when it failed."""
@@ -332,9 +390,11 @@ class _Attempt:
             "message": message,
             "checkpoint_seq": _checkpoint_seq(self.checkpoint),
         }
-        self.store.record_end(self.run_id, self.node_id, self.number, ending.outcome, ending.exit_code, info)
+        self.store.record_end(self.run_id, self.node_id, self.number, ending.outcome, ending.journal_code, info)
         if ending.outcome == "interrupted":
             print(f"tether: attempt {self.number} of {self.node_id} interrupted: {message}", file=sys.stderr)
+        elif ending.outcome == "timeout":
+            print(f"tether: attempt {self.number} of {self.node_id} {message}", file=sys.stderr)
         elif ending.outcome != "success":
             print(f"tether: attempt {self.number} of {self.node_id} failed: {message}", file=sys.stderr)
         sys.stderr.flush()
@@ -402,6 +462,17 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextmanager
+def _withheld(names: Iterable[str]) -> Iterator[None]:
+    """Remove other tasks' secret variables (inherited from whoever started the run) for the
+    call: a task gets only the secrets it declares. Put back afterwards."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 _TETHER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -413,4 +484,17 @@ def exec_command(store_uri: str, run_id: str, node_id: str, attempt: int | None,
         store = RunStore(store_uri)
     except (StoreError, ValueError, ImportError) as exc:
         return _usage_error(f"cannot open the run store {store_uri}: {exc}")
-    return run_attempt(store, run_id, node_id, attempt, outputs_dir)
+    executor = procgroup.executor_pid()
+    if executor is not None and os.getppid() != executor:
+        # Not spawned by that executor (a `tether exec` that a task started inherited the
+        # variable), or it died while we started: run unguarded, as on a cluster.
+        os.environ.pop(procgroup.EXECUTOR_PID_ENV, None)
+        executor = None
+    if executor is None:  # on a cluster: the pod or job is the unit that ends as a whole
+        return run_attempt(store, run_id, node_id, attempt, outputs_dir)
+    # Spawned by the local executor (TETHER_LAUNCHER=spawn) as the leader of a process group.
+    procgroup.die_with(executor)
+    try:
+        return run_attempt(store, run_id, node_id, attempt, outputs_dir)
+    finally:
+        procgroup.end_if_orphaned()

@@ -50,8 +50,12 @@ from .entry import EXIT_STORE_FAILURE
 from .outcome import EXIT_RECOVERABLE
 from .cache import CacheKeys, RunCache
 from .report import NodeReport, NodeView, Reporter, RunReport, Status
-from .store import AttemptRecord, RunRecord, RunStore, StoreError
+from .respec import NodeKeys
+from .store import AttemptRecord, RunRecord, RunStore, StoreError, utc_now
 from .worker import Attempt, launch
+
+STATUS_EVERY_S = 0.5
+"""status.json is rewritten at most this often while a run goes on (and once when it ends)."""
 
 KILL_GRACE_S = 10.0
 """Between the SIGTERM of a timeout and the SIGKILL: time to flush a checkpoint."""
@@ -129,6 +133,7 @@ class Executor:
     heartbeat: Callable[[], str | None] | None = None  # renews the run's lease; returns why it was lost
     heartbeat_s: float = 15.0
     use_cache: bool = True  # False: `--no-cache`, every node runs and no cache entry is written
+    respec: bool = False  # `--resume --spec`: a finished node whose definition or inputs changed runs again
 
     def __post_init__(self) -> None:
         self._groups = {t.name: TaskGroup(t) for t in self.workflow.tasks}
@@ -140,11 +145,15 @@ class Executor:
         self._started = time.monotonic()
         self._next_beat = self._started + self.heartbeat_s
         self._cache = RunCache(self.store, self.run_id, self.workflow, self.params) if self.use_cache else None
+        self._keys = NodeKeys(self.store, self.run_id, self.workflow, self.params)
+        self._started_utc = utc_now()
+        self._status_due: float | None = None  # status.json is stale: write it at this time
+        self._status_written = 0.0
 
     # ------------------------------------------------------------------ the loop
 
     def run(self) -> RunReport:
-        self.store.write_status(self.run_id, {"status": "running", "run_id": self.run_id})
+        self._write_status()
         uploaded = self.store.upload_spooled_logs(self.run_id)
         if uploaded:
             self.reporter.note(f"uploaded {len(uploaded)} attempt log(s) an earlier executor left unsent")
@@ -167,7 +176,7 @@ class Executor:
                 raise
         try:
             report = self._report()
-            self.store.write_status(self.run_id, report.to_json())
+            self.store.write_status(self.run_id, {**report.to_json(), **self._status_times(report.duration_s)})
         except BaseException as exc:
             self._write_failed_status(exc)
             raise
@@ -178,7 +187,8 @@ class Executor:
         exception, whenever the store still takes the write."""
         error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StoreError) else str(exc)
         try:
-            self.store.write_status(self.run_id, {"status": "failed", "run_id": self.run_id, "error": error})
+            status = {"status": "failed", "run_id": self.run_id, "error": error, **self._status_times(None)}
+            self.store.write_status(self.run_id, status)
         except Exception:  # the store is what failed; the caller reports the first error
             pass
 
@@ -195,6 +205,8 @@ class Executor:
                     self._ended(node, code)
             self._fire_timers()
             self._beat()
+            if self._status_due is not None and time.monotonic() >= self._status_due:
+                self._write_status()
             if self.reporter.tick_s is not None:
                 self.reporter.tick(self.views())
 
@@ -232,6 +244,8 @@ class Executor:
         times = [now + 3600.0]
         if self.heartbeat is not None:
             times.append(self._next_beat)
+        if self._status_due is not None:
+            times.append(self._status_due)
         for node in self._nodes():
             for moment in (node.retry_at, node.timeout_at, node.kill_at, node.interrupt_at):
                 if moment is not None:
@@ -319,10 +333,12 @@ class Executor:
                 self.reporter.note(f"{task.name}: {group.message}")
         for node in group.nodes:
             self.reporter.node_changed(self._view(node))
+        self._status_changed()
         return True
 
     def _settle(self, group: TaskGroup, status: Status, message: str) -> None:
         group.status, group.message = status, message
+        self._status_changed()
         self.reporter.node_changed(NodeView(group.task.name, status, 0, message=message))
 
     def _already_done(self, node: Node) -> bool:
@@ -342,11 +358,33 @@ class Executor:
                 None,
                 {"message": "lost with the executor that ran it (tether run was killed); uses no retry budget"},
             )
+        if outputs is not None and self.respec:
+            why = self._changed_since(node, attempts)
+            if why is not None:  # its result no longer holds: it runs again, from nothing
+                self.store.supersede_node(self.run_id, node.node_id)
+                self.reporter.note(f"{node.node_id}: runs again: {why}")
+                return False
         if outputs is not None:
             node.outputs = outputs
             self._set(node, Status.DONE, "in an earlier run")
             return True
         return False
+
+    def _changed_since(self, node: Node, attempts: Sequence[AttemptRecord]) -> str | None:
+        """`--resume --spec`: why a finished node's result does not hold under the new spec
+        (runtime/respec.py), None when it is kept. A cached result's keys are in cached.json."""
+        finished = [a.number for a in attempts if a.outcome in ("success", None)]
+        recorded = self.store.read_result_keys(self.run_id, node.node_id, finished[-1] if finished else None)
+        return self._keys.changed(node.task, node.node_id, recorded)
+
+    def _record_inputs(self, node: Node) -> None:
+        """Before an attempt starts: the keys of what it computes from, for `--resume --spec`."""
+        if node.cache_keys is not None:
+            keys: dict[str, str] | None = {"definition_key": node.cache_keys.definition, "inputs_key": node.cache_keys.inputs}
+        else:
+            keys = self._keys.keys(node.task, node.node_id)
+        if keys is not None:  # inputs that do not resolve: the attempt fails and says why
+            self.store.record_node_inputs(self.run_id, node.node_id, node.number, keys)
 
     def _cached(self, node: Node) -> bool:
         """Before a node's first attempt: settle it from the cache when an entry can be reused
@@ -398,6 +436,7 @@ class Executor:
                 if node.task.checkpoint is None or node.task.container is not None:
                     node.interrupt_at = node.started_at + DEFAULT_INTERRUPT_AFTER_S
         node.process = launch(self.store, self.run_id, node.node_id, node.number, self.record)
+        self._record_inputs(node)  # while the attempt starts; its end is read only after this
         self._set(node, Status.RUNNING, "")
 
     def _ended(self, node: Node, code: int) -> None:
@@ -637,8 +676,32 @@ class Executor:
 
     # ------------------------------------------------------------------ reporting
 
+    def _status_changed(self) -> None:
+        """A node changed state: status.json is written at the next turn of the loop, at most
+        every STATUS_EVERY_S (a run of thousands of short nodes must not rewrite it per node)."""
+        if self._status_due is None:
+            self._status_due = max(time.monotonic(), self._status_written + STATUS_EVERY_S)
+
+    def _write_status(self) -> None:
+        """status.json while the run goes on: every node's state, so `tether status` is live."""
+        self._status_due = None
+        self._status_written = time.monotonic()
+        nodes: dict[str, Any] = {}
+        for view in self.views():
+            entry: dict[str, Any] = {"status": view.status.value, "attempt": view.attempt}
+            if view.message:
+                entry["message"] = view.message
+            nodes[view.node_id] = entry
+        status = {"status": "running", "run_id": self.run_id, "nodes": nodes, **self._status_times(None)}
+        self.store.write_status(self.run_id, status)
+
+    def _status_times(self, duration_s: float | None) -> dict[str, Any]:
+        elapsed = round(time.monotonic() - self._started, 3) if duration_s is None else duration_s
+        return {"workflow": self.workflow.name, "started": self._started_utc, "updated": utc_now(), "duration_s": elapsed}
+
     def _set(self, node: Node, status: Status, message: str) -> None:
         node.status, node.message = status, message
+        self._status_changed()
         self.reporter.node_changed(self._view(node))
 
     def _view(self, node: Node) -> NodeView:

@@ -5,7 +5,8 @@ only one platform-level limit (retries + max_interruptions) and the meaning stay
 The counting rule lives in tether.runtime.retry (one rule for exec and the local executor):
 
 - `retries: N` allows N retries of recoverable failures. Outcomes "recoverable" and "timeout"
-  consume it. When N are already recorded, the next recoverable failure exits 1 (fatal).
+  consume it. When N are already recorded, the next recoverable failure is still recorded
+  "recoverable" (with "no retries left"), and exits 1 so that no platform retries it.
 - An interruptible task's interruptions ("interrupted", and lost attempts: a start with no end,
   which is what a SIGKILLed process or a vanished node leaves) consume
   `interruptible.max_interruptions` instead, so a spot reclaim never eats a user retry.
@@ -76,8 +77,8 @@ class Budget:
         failure_number = c.user_used + 1
         if failure_number > c.user_allowed:
             if c.user_allowed == 0:
-                return False, "not retried: the task has retries: 0"
-            return False, f"not retried: the retry budget ({_plural(c.user_allowed, 'retry', 'retries')}) is spent"
+                return False, "no retries left: the task has retries: 0"
+            return False, f"no retries left: the retry budget ({_plural(c.user_allowed, 'retry', 'retries')}) is spent"
         return True, f"will retry: {c.user_allowed - failure_number} of {c.user_allowed} retries left"
 
     def after_interruption(self) -> str:

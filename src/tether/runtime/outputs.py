@@ -11,6 +11,7 @@ failing later on a value it never expected.
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -18,6 +19,37 @@ from .inputs import coerce
 
 if TYPE_CHECKING:
     from ..core.ir import Task
+
+
+MAX_VALUE_DEPTH = 100
+"""How deeply lists and objects may nest in a value crossing a boundary (a task output, `-p`):
+deeper values would exhaust the stack of every reader (json, type checks, expressions)."""
+
+
+def json_value_problem(value: Any) -> str | None:
+    """Why `value` cannot be stored as standard JSON (a non-finite float, nesting deeper than
+    MAX_VALUE_DEPTH), else None. Iterative, so a value 100,000 levels deep is refused, not a crash.
+
+    RFC 8259 section 6 has no NaN or Infinity, and strict parsers reject Python's `NaN`:
+    https://www.rfc-editor.org/rfc/rfc8259#section-6
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"{item!r} is not a finite number (JSON has no NaN or Infinity)"
+        if isinstance(item, (str, bytes, os.PathLike)):
+            continue
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth >= MAX_VALUE_DEPTH:
+            return f"it nests lists and objects deeper than {MAX_VALUE_DEPTH} levels"
+        stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 class OutputError(Exception):
@@ -78,6 +110,9 @@ def validate_outputs(task: "Task", outputs: Mapping[str, Any]) -> dict[str, Any]
     for output in task.outputs:
         if output.name not in outputs:
             raise OutputError(f"{task.name} did not produce its output {output.name!r}")
+        problem = json_value_problem(outputs[output.name])
+        if problem is not None:
+            raise OutputError(f"output {output.name!r} of {task.name} cannot be stored: {problem}")
         value = _to_json(outputs[output.name])
         if not accepts_value(output.type, value):
             shown = repr(value)
@@ -86,7 +121,7 @@ def validate_outputs(task: "Task", outputs: Mapping[str, Any]) -> dict[str, Any]
                 f"output {output.name!r} of {task.name} must be {output.type}, got {shown} ({type(value).__name__})"
             )
         try:
-            json.dumps(value, allow_nan=True)
+            json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise OutputError(f"output {output.name!r} of {task.name} is not a JSON value: {exc}") from None
         checked[output.name] = coerce(value, output.type)

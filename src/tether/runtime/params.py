@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from ..core.diagnostics import did_you_mean
 from ..core.ir import Workflow
 from ..core.types import accepts_value
+from .outputs import json_value_problem
 
 
 class ParamError(ValueError):
@@ -29,7 +30,7 @@ class BoundParams:
 def _parse_value(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (or absurdly nested JSON, refused below as text)
         return text
 
 
@@ -56,6 +57,11 @@ def bind(workflow: Workflow, pairs: Sequence[str]) -> BoundParams:
         value = _parse_value(text)
         if not accepts_value(declared.type, value) and accepts_value(declared.type, text):
             value = text
+        problem = json_value_problem(value)
+        if problem is not None:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            problems.append(f"-p {name}={shown}: not a value tether can store: {problem}")
+            continue
         if not accepts_value(declared.type, value):
             problems.append(f"-p {name}={text}: expected {declared.type}, got {json.dumps(value)}")
             continue

@@ -197,3 +197,50 @@ def render(
         outputs=outputs,
         container_tasks=any(t.container is not None for t in workflow.tasks),
     )
+
+
+def _value_json(expr: Expr, params: Mapping[str, Any]) -> dict[str, Any]:
+    """{"value": V} when known now, else {"expression": "${{ ... }}", "note": why it is not}."""
+    try:
+        return {"value": _static(expr, params)}
+    except (_Unknown, EvaluationError):
+        text, note = _show(expr, params)
+        return {"expression": text, "note": note}
+
+
+def plan_json(
+    workflow: Workflow, params: Mapping[str, Any], given: Mapping[str, Any], store_uri: str, run_id: str | None
+) -> dict[str, Any]:
+    """The plan `render` shows, as data (`tether run --dry-run --json`): values known now are
+    JSON values, the others their expression with the same note as the text plan."""
+    inputs: dict[str, Any] = {}
+    for item in workflow.inputs:
+        source = "given" if item.name in given else ("default" if item.has_default else "missing")
+        entry: dict[str, Any] = {"type": str(item.type), "source": source}
+        if item.name in params:
+            entry["value"] = params[item.name]
+        inputs[item.name] = entry
+    tasks = []
+    for planned, task in zip(build(workflow, params, store_uri, run_id), workflow.tasks):
+        tasks.append(
+            {
+                "position": planned.position,
+                "name": planned.name,
+                "runs": planned.runs,
+                "nodes": planned.nodes,
+                "after": list(planned.after),
+                "when": planned.when,
+                "inputs": {b.name: _value_json(b.value, params) for b in task.inputs},
+                "policy": planned.policy,
+                "command": shlex.split(planned.command),
+            }
+        )
+    return {
+        "dry_run": True,
+        "workflow": workflow.name,
+        "store": store_uri,
+        "run_id": run_id,
+        "inputs": inputs,
+        "tasks": tasks,
+        "outputs": {o.name: _value_json(o.value, params) for o in workflow.outputs},
+    }

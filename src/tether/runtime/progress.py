@@ -26,6 +26,7 @@ _SYMBOL = {
     Status.FAILED: "✗",
     Status.SKIPPED: "-",
     Status.STOPPED: "■",
+    Status.CACHED: "≡",
 }
 
 
@@ -38,7 +39,7 @@ def describe(view: NodeView) -> str:
         wait = f"in {view.retry_in_s:.0f}s" if view.retry_in_s and view.retry_in_s >= 0.5 else "now"
         return f"{view.message}; next attempt {wait}" if view.message else f"waiting for retry ({wait})"
     status: str = view.status.value
-    if view.status is Status.DONE and view.message:
+    if view.status in (Status.DONE, Status.CACHED) and view.message:
         return f"{status} ({view.message})"
     return status + (f": {view.message}" if view.message else "")
 
@@ -146,7 +147,8 @@ def summary(report: RunReport, store: "RunStore", tail_lines: int = 10) -> str:
     rows = [("NODE", "STATUS", "ATTEMPTS", "TIME")]
     for node_id, node in report.nodes.items():
         spent = sum(a.duration_s or 0.0 for a in node.attempts) if node.attempts else None
-        rows.append((node_id, node.status.value, attempt_classes(node.attempts), _duration(spent)))
+        attempts = attempt_classes(node.attempts) if node.cached_from is None else f"0: from run {node.cached_from['run_id']}"
+        rows.append((node_id, node.status.value, attempts, _duration(spent)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"run {report.run_id} {report.status} in {_duration(report.duration_s)}", ""]
     lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
@@ -160,7 +162,8 @@ def summary(report: RunReport, store: "RunStore", tail_lines: int = 10) -> str:
                 tail = log.decode("utf-8", "replace").rstrip("\n").splitlines()[-tail_lines:]
                 lines += [f"  last lines of attempt {node.attempts[-1].number}'s log:"] + [f"  | {t}" for t in tail]
     lines += ["", f"logs: tether logs {report.run_id} [NODE]{_store_flag(store)}"]
-    if report.status != "succeeded":
+    if any(not node.status.terminal or node.status in (Status.FAILED, Status.STOPPED) for node in report.nodes.values()):
+        # Only a run with something left to do is worth resuming (a finished one would rerun nothing).
         lines.append(f"resume: tether run --resume {report.run_id}{_store_flag(store)}")
     return "\n".join(lines)
 

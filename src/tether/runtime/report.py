@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .store import AttemptRecord
 
@@ -23,10 +23,19 @@ class Status(str, Enum):
     FAILED = "failed"
     SKIPPED = "skipped"
     STOPPED = "stopped"  # not started, or not retried, because the run stopped
+    CACHED = "cached"  # done without an attempt: its outputs are an earlier run's (runtime/cache.py)
 
     @property
     def terminal(self) -> bool:
-        return self in (Status.DONE, Status.FAILED, Status.SKIPPED, Status.STOPPED)
+        return self in (Status.DONE, Status.FAILED, Status.SKIPPED, Status.STOPPED, Status.CACHED)
+
+    @property
+    def succeeded(self) -> bool:
+        """Its outputs exist: it ran to success here, or reused a cached result."""
+        return self in (Status.DONE, Status.CACHED)
+
+
+_EXPLAINED = (Status.FAILED, Status.STOPPED)  # the statuses whose message --json carries: why
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class NodeReport:
     status: Status
     attempts: tuple[AttemptRecord, ...]
     message: str = ""
+    cached_from: Mapping[str, str] | None = None  # CACHED: {"run_id", "node_id"} that computed it
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class RunReport:
     stopped_by_signal: int | None = None  # SIGINT / SIGTERM that stopped the run, if one did
 
     def to_json(self) -> dict[str, Any]:
+        """The run for `--json`; a node that failed carries its failure message."""
         return {
             "run_id": self.run_id,
             "status": self.status,
@@ -65,6 +76,8 @@ class RunReport:
             "nodes": {
                 node_id: {
                     "status": report.status.value,
+                    **({"message": report.message} if report.message and report.status in _EXPLAINED else {}),
+                    **({"cached_from": dict(report.cached_from)} if report.cached_from is not None else {}),
                     "attempts": [
                         {
                             "number": a.number,

@@ -4,7 +4,8 @@ Layout (object-store friendly: nothing is ever appended to or renamed on S3, eve
 event is its own small immutable JSON object, so two writers never fight over one object):
 
     <root>/runs/<run_id>/run.json                          the compiled IR, params, spec, code paths
-    <root>/runs/<run_id>/status.json                       the executor's view of the run
+    <root>/runs/<run_id>/history/0001-run.json             run.json before a `--resume --spec` replaced it
+    <root>/runs/<run_id>/status.json                       the executor's view of the run, kept current
     <root>/runs/<run_id>/cluster.json                      a cluster run: created by its first exec
     <root>/runs/<run_id>/nodes/<task>/decision.json        `when` and `foreach` verdict, created once
     <root>/runs/<run_id>/nodes/<task>/skipped.json         the task was skipped (no attempt ran)
@@ -13,6 +14,7 @@ event is its own small immutable JSON object, so two writers never fight over on
     <root>/runs/<run_id>/nodes/<node>/journal/0001-end-<outcome>.json
     <root>/runs/<run_id>/nodes/<node>/checkpoints/...      tether.runtime.checkpoint's business
     <root>/runs/<run_id>/nodes/<node>/logs/0001.log        stdout+stderr of attempt 1
+    <root>/runs/<run_id>/nodes/<node>/inputs/0001.json     attempt 1's definition and inputs keys
     <root>/runs/<run_id>/nodes/<node>/cached.json          the node reused a cache entry (which one)
     <root>/cache/<definition key>/<inputs key>.json        a cached result: outputs, source run and node
 
@@ -55,18 +57,25 @@ if TYPE_CHECKING:
     from ..core.ir import Workflow
     from .checkpoint import Checkpoint
 
+from .store_io import (  # noqa: F401  (SPOOL_ENV, STORE_RETRIES_ENV: part of this module's interface)
+    OUTCOMES,
+    SPOOL_ENV,
+    STORE_RETRIES_ENV,
+    DamagedRecord,
+    StoreError,
+    StoreFailure,
+    guarded,
+    journal_event,
+    parse_record,
+    retries_from_env,
+    spool_dir,
+)
+
 _T = TypeVar("_T")
 
 DEFAULT_STORE = ".tether"
 STORE_ENV = "TETHER_STORE"
 STORE_OPTIONS_ENV = "TETHER_STORE_OPTIONS"
-SPOOL_ENV = "TETHER_SPOOL"
-"""Where attempt logs for an object store are spooled (default: ~/.cache/tether/spool)."""
-
-OUTCOMES = ("success", "recoverable", "interrupted", "fatal", "timeout", "cancelled")
-"""How an attempt ended. "cancelled": the attempt was stopped because its *run* was stopped (Ctrl-C
-on `tether run`), not for anything about the task or its machine, so it uses neither retry
-budget and a resumed run starts the node again as if the attempt had not happened."""
 
 _OUTCOME_PRECEDENCE = {"success": 5, "timeout": 4, "fatal": 3, "recoverable": 2, "cancelled": 1, "interrupted": 0}
 """When one attempt has several end events, the highest wins. Outputs written means success
@@ -77,8 +86,6 @@ _JOURNAL_NAME = re.compile(r"^(\d{4,})-(start|end-([a-z]+))\.json$")
 _CACHE_KEY = re.compile(r"[0-9a-f]{64}")
 
 
-class StoreError(Exception):
-    """A run store problem a user can act on (the message says what to do)."""
 
 
 class RunNotFound(StoreError, LookupError):
@@ -125,62 +132,6 @@ class RunExists(StoreError, FileExistsError):
     """`create_run` refuses to overwrite a run (a reused --run-id would mix two runs' journals)."""
 
 
-class StoreFailure(StoreError):
-    """The store itself failed (no space, no permission, an endpoint that does not answer), after
-    any retries: nothing about a task, so it is never charged to a task's budget."""
-
-
-STORE_RETRIES_ENV = "TETHER_STORE_RETRIES"
-DEFAULT_STORE_RETRIES = 4
-"""Retries of a transient object-store error (a refused or timed-out connection, a 5xx, a
-throttle), with exponential backoff from `_BACKOFF_S` (0.5, 1, 2, 4 s: about 8 s in all), on
-top of botocore's own attempts. AWS recommends retrying these with backoff:
-https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html ;
-https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html"""
-_BACKOFF_S = 0.5
-_BACKOFF_CAP_S = 8.0
-_TRANSIENT_NAMES = frozenset(
-    {
-        # botocore.exceptions: ConnectionError and its family, and timeouts
-        "EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError", "ReadTimeoutError",
-        "HTTPClientError", "ProxyConnectionError", "ResponseStreamingError",
-        # aiohttp (s3fs runs on aiobotocore)
-        "ClientConnectionError", "ClientConnectorError", "ServerDisconnectedError", "ServerTimeoutError",
-        "ClientPayloadError",
-    }
-)
-_TRANSIENT_CODES = ("SlowDown", "Throttling", "RequestTimeout", "ServiceUnavailable", "InternalError", "503", "500")
-"""S3 error codes worth retrying: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"""
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """A failure that a later try may not see: a lost connection, a timeout, a throttle, a 5xx."""
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return True
-    if any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__):
-        return True
-    text = str(exc)
-    return not isinstance(exc, (PermissionError, FileNotFoundError)) and any(code in text for code in _TRANSIENT_CODES)
-
-
-def _describe_failure(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _retries_from_env() -> int:
-    text = os.environ.get(STORE_RETRIES_ENV, "").strip()
-    if not text:
-        return DEFAULT_STORE_RETRIES
-    if not text.isdigit():
-        raise StoreError(f"{STORE_RETRIES_ENV}={text!r} is not a number of retries (0, 1, 2, ...)")
-    return int(text)
-
-
-class DamagedRecord(StoreError):
-    """A record in the store that is not the JSON tether wrote (truncated, empty, binary)."""
-
-
 @dataclass(frozen=True)
 class RunRecord:
     """What a run was started with; written once at creation, never changed."""
@@ -210,6 +161,15 @@ def utc_now() -> str:
     """ISO-8601 UTC with milliseconds: sortable as text, readable by a person."""
     now = datetime.now(timezone.utc)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _seconds_since(stamp: str) -> float | None:
+    """Seconds from a `utc_now()` stamp to now (None when it is not one)."""
+    try:
+        then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return round((datetime.now(timezone.utc) - then).total_seconds(), 3)
 
 
 def resolve_store_uri(cli_value: str | None) -> str:
@@ -260,43 +220,6 @@ def _dumps(value: Any) -> bytes:
     """Standard JSON only (RFC 8259 has no NaN or Infinity, and strict parsers refuse them):
     non-finite floats are refused where they enter (`-p`, task outputs), so none reaches here."""
     return (json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
-
-
-def _parse_record(data: bytes, where: str) -> dict[str, Any]:
-    """A JSON object from a record's bytes; DamagedRecord (naming `where`) for anything else."""
-    try:
-        value = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, absurd nesting
-        what = "empty" if not data.strip() else f"not JSON ({type(exc).__name__}: {str(exc)[:80]})"
-        raise DamagedRecord(f"damaged record {where}: {what}") from None
-    if not isinstance(value, dict):
-        raise DamagedRecord(f"damaged record {where}: a JSON {type(value).__name__}, not an object")
-    return value
-
-
-_EVENT_FIELDS: dict[str, tuple[type, ...]] = {
-    "time": (str,),
-    "exit_code": (int,),
-    "duration_s": (int, float),
-    "message": (str,),
-    "checkpoint_seq": (int,),
-}
-
-
-def _journal_event(data: bytes, outcome: str | None, where: str) -> dict[str, Any]:
-    """A journal event as `attempts()` reads it; DamagedRecord when it is not one tether wrote.
-    `outcome`: the one an end event's name carries (None for a start), which its body must repeat."""
-    event = _parse_record(data, where)
-    kind = "start" if outcome is None else "end"
-    if event.get("event") != kind:
-        raise DamagedRecord(f"damaged record {where}: its event is {event.get('event')!r}, its name says {kind!r}")
-    if outcome is not None and (outcome not in OUTCOMES or event.get("outcome") != outcome):
-        raise DamagedRecord(f"damaged record {where}: its outcome is {event.get('outcome')!r}, its name says {outcome!r}")
-    for key, types in _EVENT_FIELDS.items():
-        value = event.get(key)
-        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
-            raise DamagedRecord(f"damaged record {where}: {key} is {type(value).__name__}, not {types[0].__name__}")
-    return event
 
 
 def _is_local(fs: "AbstractFileSystem") -> bool:
@@ -376,7 +299,7 @@ class RunStore:
         self.fs: AbstractFileSystem = fs
         self.root: str = root.rstrip("/")
         self._local = _is_local(fs)
-        self.retries = _retries_from_env()
+        self.retries = retries_from_env()
         self._warned: set[str] = set()  # each damaged record is reported once per process
 
     def warn(self, message: str) -> None:
@@ -386,29 +309,8 @@ class RunStore:
             print(f"tether: warning: {message}", file=sys.stderr, flush=True)
 
     def _io(self, what: str, call: Callable[[], _T], writing: bool = False) -> _T:
-        """`call()`, retrying transient object-store errors with backoff; any other failure of the
-        filesystem becomes a StoreFailure naming the store. When reading, FileNotFoundError passes
-        through: it is an answer (nothing there), not a failure."""
-        delay = _BACKOFF_S
-        for attempt in range(self.retries + 1):
-            try:
-                return call()
-            except StoreError:
-                raise
-            except FileNotFoundError:
-                if not writing:
-                    raise
-                raise StoreFailure(f"the run store {self.uri} failed: cannot {what}: the directory vanished") from None
-            except Exception as exc:  # whatever the fsspec implementation raises for I/O
-                if _is_transient(exc) and attempt < self.retries:
-                    time.sleep(delay)
-                    delay = min(delay * 2, _BACKOFF_CAP_S)
-                    continue
-                tried = f" (after {attempt + 1} tries)" if attempt else ""
-                raise StoreFailure(
-                    f"the run store {self.uri} failed: cannot {what}: {_describe_failure(exc)}{tried}"
-                ) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+        """`call()` with the store's retries; a failure is a StoreFailure naming the store."""
+        return guarded(self.uri, self.retries, what, call, writing)
 
     def __repr__(self) -> str:
         return f"RunStore({self.uri!r})"
@@ -486,7 +388,7 @@ class RunStore:
         data = self._read_bytes(path)
         if data is None:
             return None
-        return _parse_record(data, f"{self.uri.rstrip('/')}/{self._shown(path)}")
+        return parse_record(data, f"{self.uri.rstrip('/')}/{self._shown(path)}")
 
     def _list_names(self, path: str) -> list[str]:
         """Base names directly under `path`; [] when it does not exist. Never a cached listing."""
@@ -647,7 +549,7 @@ class RunStore:
             number = int(match.group(1))
             where = f"{self.uri.rstrip('/')}/{self._shown(directory)}/{name}"
             try:
-                event = _journal_event(by_name[name], match.group(3), where)
+                event = journal_event(by_name[name], match.group(3), where)
             except DamagedRecord as exc:
                 # The least harmful reading: the attempt started and its end is unknown (a lost
                 # attempt), so a resume goes on and nothing is charged for what cannot be read.
@@ -751,41 +653,129 @@ class RunStore:
         return uploaded
 
     def _spool_dir(self, run_id: str) -> str:
-        import hashlib
+        return spool_dir(self.uri, check_run_id(run_id))
 
-        base = os.environ.get(SPOOL_ENV) or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "tether", "spool"
-        )
-        store_key = hashlib.sha256(self.uri.encode()).hexdigest()[:16]
-        return os.path.join(base, store_key, check_run_id(run_id))
-
-    # ------------------------------------------------------------------ cache
+    # ------------------------------------------------------------------ cache (runtime/cache.py)
 
     def cache_path(self, definition_key: str, inputs_key: str) -> str:
-        """`<root>/cache/<definition key>/<inputs key>.json` (keys from tether.core.cache_key)."""
-        for key in (definition_key, inputs_key):
-            if not _CACHE_KEY.fullmatch(key):
-                raise StoreError(f"not a cache key: {key!r}")
+        """`<root>/cache/<definition key>/<inputs key>.json`; keys from tether.core.cache_key."""
+        if not (_CACHE_KEY.fullmatch(definition_key) and _CACHE_KEY.fullmatch(inputs_key)):
+            raise StoreError(f"not cache keys: {definition_key!r}, {inputs_key!r}")
         return f"{self.root}/cache/{definition_key}/{inputs_key}.json"
 
     def read_cache_entry(self, definition_key: str, inputs_key: str) -> dict[str, Any] | None:
-        """The cache entry for these keys, or None (a damaged entry reads as absent, with a warning)."""
         return self._read_json(self.cache_path(definition_key, inputs_key))
 
-    def create_cache_entry(self, definition_key: str, inputs_key: str, entry: Mapping[str, Any]) -> bool:
-        """Record an entry unless one exists (conditional create: the first writer wins)."""
-        return self.create_new(self.cache_path(definition_key, inputs_key), dict(entry))
-
-    def replace_cache_entry(self, definition_key: str, inputs_key: str, entry: Mapping[str, Any]) -> None:
-        """Overwrite an entry found unusable (its files are gone), so later runs hit the new one."""
-        self._write_json(self.cache_path(definition_key, inputs_key), dict(entry))
+    def write_cache_entry(self, definition_key: str, inputs_key: str, entry: Mapping[str, Any], replace: bool) -> bool:
+        """Create the entry (False if one exists: the first writer wins), or overwrite it (`replace`)."""
+        path = self.cache_path(definition_key, inputs_key)
+        if replace:
+            self._write_json(path, dict(entry))
+            return True
+        return self.create_new(path, dict(entry))
 
     def record_cached(self, run_id: str, node_id: str, source: Mapping[str, Any]) -> None:
-        """The node reused a cache entry (`source`: its run, node and keys); no attempt ran."""
+        """The node reused a cache entry (`source`: its run, node and keys) instead of running."""
         self._create_json(f"{self.node_dir(run_id, node_id)}/cached.json", {**source, "time": utc_now()})
 
-    def read_cached(self, run_id: str, node_id: str) -> dict[str, Any] | None:
-        return self._read_json(f"{self.node_dir(run_id, node_id)}/cached.json")
+    # ------------------------------------------------------------------ run management
+
+    def record_node_inputs(self, run_id: str, node_id: str, attempt: int, keys: Mapping[str, str]) -> None:
+        """What attempt `attempt` computes from, written before it starts: its task's definition
+        key and its input values' key (tether.core.cache_key), so `--resume --spec` can tell
+        whether a finished node's definition or inputs changed since.
+
+        Not fsynced on a local disk (it is written for every attempt, and an fsync costs more
+        than a trivial task): one lost in a power cut reads as absent, and a node whose keys are
+        unknown simply runs again."""
+        path = f"{self.node_dir(run_id, node_id)}/inputs/{attempt:04d}.json"
+        if not self._local:
+            self._write_json(path, dict(keys))
+            return
+        data = _dumps(dict(keys))
+
+        def write() -> None:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.tmp-{os.getpid()}"
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+
+        self._io(f"write {self._shown(path)}", write, writing=True)
+
+    def read_result_keys(self, run_id: str, node_id: str, attempt: int | None) -> dict[str, Any] | None:
+        """The keys a node's current result was computed from: a cache hit's (cached.json holds
+        them), else those recorded by `attempt` (its successful attempt); None when unknown."""
+        cached = self._read_json(f"{self.node_dir(run_id, node_id)}/cached.json")
+        if cached is not None or attempt is None:
+            return cached
+        return self._read_json(f"{self.node_dir(run_id, node_id)}/inputs/{attempt:04d}.json")
+
+    def replace_run(self, run_id: str, record: RunRecord) -> str:
+        """`--resume --spec`: the run goes on with a new workflow. The record it replaces is kept
+        as `history/NNNN-run.json` (returned, relative to the store) before run.json is rewritten."""
+        from ..core.ir import to_dict
+
+        old = self._read_record(f"{self.run_path(run_id)}/run.json")
+        if old is None:
+            raise RunNotFound(run_id, self.uri, self.list_runs())
+        history = f"{self.run_path(run_id)}/history"
+        number = len(self._list_names(history)) + 1
+        kept = f"{history}/{number:04d}-run.json"
+        self._write_json(kept, old)
+        value = {
+            "ir": to_dict(record.workflow),
+            "params": dict(record.params),
+            "spec": record.spec,
+            "code_paths": list(record.code_paths),
+            "created": old.get("created", record.created),
+        }
+        self._write_json(f"{self.run_path(run_id)}/run.json", value)
+        return self._shown(kept)
+
+    def supersede_node(self, run_id: str, node_id: str) -> None:
+        """A finished node that must run again (its definition or inputs changed): its outputs,
+        cache mark and checkpoints are removed, so its next attempt starts from nothing; the
+        journal stays (attempt numbers go on)."""
+        directory = self.node_dir(run_id, node_id)
+        for name in ("outputs.json", "cached.json"):
+            path = f"{directory}/{name}"
+            try:
+                self._io(f"remove {self._shown(path)}", lambda: self.fs.rm_file(path))
+            except FileNotFoundError:
+                pass
+        checkpoints = f"{directory}/checkpoints"
+        try:
+            self._io(f"remove {self._shown(checkpoints)}", lambda: self.fs.rm(checkpoints, recursive=True))
+        except FileNotFoundError:
+            pass
+
+    def run_summary(self, run_id: str) -> dict[str, Any]:
+        """One line of `tether runs`: id, workflow, kind, status, start and duration (seconds or
+        None), from run.json or a cluster run's cluster.json, and status.json when there is one."""
+        path = self.run_path(run_id)
+        record = self._read_json(f"{path}/run.json")
+        cluster = None if record is not None else self._read_json(f"{path}/cluster.json")
+        status = self._read_json(f"{path}/status.json") or {}
+        if record is not None:
+            ir = record.get("ir")
+            body = ir.get("workflow") if isinstance(ir, dict) else None
+            workflow = body.get("name") if isinstance(body, dict) else None
+            started = record.get("created")  # a resumed run started when it was created
+        else:
+            workflow = (cluster or {}).get("workflow")
+            started = (cluster or {}).get("created")
+        duration = status.get("duration_s")
+        if status.get("status") == "running" and isinstance(status.get("started"), str):
+            duration = _seconds_since(status["started"])  # this execution's, so far
+        return {
+            "run_id": run_id,
+            "workflow": workflow if isinstance(workflow, str) else None,
+            "kind": "local" if record is not None else ("cluster" if cluster is not None else "unknown"),
+            "status": str(status.get("status") or ("unknown" if record is not None else "no status (cluster)")),
+            "started": started if isinstance(started, str) else None,
+            "duration_s": duration if isinstance(duration, (int, float)) else None,
+        }
 
 
 __all__ = [

@@ -11,6 +11,9 @@ as a new process on a cluster would.
 Where fork is unavailable (or `TETHER_LAUNCHER=spawn`), an attempt is a `python -m tether exec`
 subprocess instead: slower, same contract.
 
+Each attempt leads its own process group and dies with the executor (see procgroup.py): a
+SIGKILL reaches its whole group, and what is left of the group when it exits is SIGKILLed.
+
 The attempt's stdout and stderr go to a local file: the store's log object itself on a local
 store (so `tether logs` can follow a running attempt), else a temporary file the executor
 uploads when the attempt ends (`Attempt.finish_log`).
@@ -27,9 +30,13 @@ import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, NoReturn
+from typing import TYPE_CHECKING, Iterator, NoReturn
 
+from . import procgroup
 from .store import RunRecord, RunStore
+
+if TYPE_CHECKING:
+    from ..core.ir import Task
 
 LAUNCHER_ENV = "TETHER_LAUNCHER"
 
@@ -45,6 +52,7 @@ class Attempt:
     upload_log: bool  # the log lives in a temp file and must be copied to the store at the end
     popen: subprocess.Popen[bytes] | None = None
     returncode: int | None = None
+    secret_task: Task | None = field(default=None, repr=False)  # whose secrets finish_log masks
     pidfd: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -55,9 +63,17 @@ class Attempt:
                 self.pidfd = None
 
     def poll(self) -> int | None:
-        """The exit code once the process has ended (and reap it), else None."""
+        """The exit code once the process has ended (and reap it), else None.
+
+        What is left of its process group is SIGKILLed as it ends (before it is reaped, where
+        the platform lets us look without reaping): an attempt's processes end with it.
+        """
         if self.returncode is not None:
             return self.returncode
+        if procgroup.CAN_PEEK:
+            if not procgroup.exited(self.pid):
+                return None
+            procgroup.kill_group(self.pid)
         if self.popen is not None:
             self.returncode = self.popen.poll()
         else:
@@ -69,27 +85,43 @@ class Attempt:
                 if pid == 0:
                     return None
                 self.returncode = os.waitstatus_to_exitcode(status)
+        if self.returncode is not None and not procgroup.CAN_PEEK:
+            procgroup.kill_group(self.pid)
         if self.returncode is not None and self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
         return self.returncode
 
     def send(self, signum: int) -> None:
+        """Signal the attempt while it runs. SIGTERM goes to the attempt, which passes it on to its
+        group (procgroup.pass_on); SIGKILL goes to the whole group at once, which cannot outlive a kill."""
         if self.returncode is None:
             try:
-                os.kill(self.pid, signum)
-            except ProcessLookupError:
+                if signum == signal.SIGKILL:
+                    os.killpg(self.pid, signum)
+                else:
+                    os.kill(self.pid, signum)
+            except (ProcessLookupError, PermissionError):
                 pass
 
     def finish_log(self, store: RunStore, run_id: str) -> None:
-        """Copy a temporary log to the store (object stores); local logs are already in place."""
-        if not self.upload_log:
-            return
+        """Mask the task's secrets in its log (task_env.redact_file), then copy a temporary log
+        to the store (object stores); a local log is masked where it is.
+
+        A local log is the store object itself, so `tether logs -f` can follow a running
+        attempt: what it shows live is masked only once the attempt has ended.
+        """
+        from .task_env import declared_secret_values, redact_file
+
         try:
-            with open(self.log_file, "rb") as handle:
-                store.write_log(run_id, self.node_id, self.number, handle.read())
+            if self.secret_task is not None:
+                redact_file(self.log_file, declared_secret_values(self.secret_task))
+            if self.upload_log:
+                with open(self.log_file, "rb") as handle:
+                    store.write_log(run_id, self.node_id, self.number, handle.read())
         finally:
-            os.unlink(self.log_file)
+            if self.upload_log:
+                os.unlink(self.log_file)
 
 
 def fork_available() -> bool:
@@ -106,6 +138,7 @@ def preload() -> None:
 
     from . import checkpoint, entry  # noqa: F401
 
+    procgroup.preload()
     gc.collect()
     gc.freeze()
 
@@ -130,21 +163,41 @@ def launch(store: RunStore, run_id: str, node_id: str, number: int, record: RunR
     """
     log_file, upload = _log_target(store, run_id, node_id, number)
     if fork_available():
-        return Attempt(node_id, number, _fork(store, run_id, node_id, number, log_file, record), log_file, upload)
-    return _spawn(store, run_id, node_id, number, log_file, upload)
+        attempt = Attempt(node_id, number, _fork(store, run_id, node_id, number, log_file, record), log_file, upload)
+    else:
+        attempt = _spawn(store, run_id, node_id, number, log_file, upload)
+    attempt.secret_task = _task_with_secrets(store, run_id, node_id, record)
+    return attempt
+
+
+def _task_with_secrets(store: RunStore, run_id: str, node_id: str, record: RunRecord | None) -> Task | None:
+    """The node's task when it declares secrets (its log must be masked), else None."""
+    from ..core.graph import parse_node_id
+
+    workflow = (record or store.load_run(run_id)).workflow
+    task = workflow.task(parse_node_id(node_id)[0])
+    return task if task is not None and task.secrets else None
 
 
 def _fork(store: RunStore, run_id: str, node_id: str, number: int, log_file: str, record: RunRecord | None) -> int:
     for stream in (sys.stdout, sys.stderr):  # or the child would write the parent's buffer again
         stream.flush()
+    executor = os.getpid()
     pid = os.fork()
     if pid == 0:
-        _attempt_in_child(store, run_id, node_id, number, log_file, record)
+        _attempt_in_child(store, run_id, node_id, number, log_file, record, executor)
+    procgroup.adopt(pid)
     return pid
 
 
 def _attempt_in_child(
-    store: RunStore, run_id: str, node_id: str, number: int, log_file: str, record: RunRecord | None
+    store: RunStore,
+    run_id: str,
+    node_id: str,
+    number: int,
+    log_file: str,
+    record: RunRecord | None,
+    executor: int,
 ) -> NoReturn:
     """The forked child: become the attempt, then exit with its code (never return to the loop)."""
     code = 1
@@ -156,6 +209,9 @@ def _attempt_in_child(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
+        procgroup.lead_group()
+        os.environ[procgroup.EXECUTOR_PID_ENV] = str(executor)
+        procgroup.die_with(executor)
         _redirect_output(log_file)
         from .entry import run_attempt
 
@@ -173,6 +229,7 @@ def _attempt_in_child(
         try:
             sys.stdout.flush()
             sys.stderr.flush()
+            procgroup.end_if_orphaned()
         finally:
             os._exit(code)
 
@@ -215,12 +272,15 @@ def exec_command(store_uri: str, run_id: str, node_id: str, number: int | None) 
 def _spawn(store: RunStore, run_id: str, node_id: str, number: int, log_file: str, upload: bool) -> Attempt:
     argv = [sys.executable, "-m", *exec_command(store.uri, run_id, node_id, number)]
     env = dict(os.environ)
+    env[procgroup.EXECUTOR_PID_ENV] = str(os.getpid())  # `tether exec` then dies with us (entry.exec_command)
     if store.storage_options:
         import json
 
         env["TETHER_STORE_OPTIONS"] = json.dumps(store.storage_options)
     with open(log_file, "wb") as log, _sigint_ignored_by_children():
-        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+        popen = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, **procgroup.spawn_options()
+        )
     return Attempt(node_id, number, popen.pid, log_file, upload, popen=popen)
 
 

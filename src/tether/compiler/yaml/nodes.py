@@ -186,6 +186,8 @@ class NodeReader:
                 span = Span(self.file, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
             problem = (exc.problem or exc.context or "invalid YAML").rstrip(".")
             hint = "a spec file holds one YAML document" if "single document" in problem else _syntax_hint(exc)
+            if mark is not None and _tab_before(self.text, mark.line, mark.column):
+                problem, hint = "a tab in the indentation", "YAML indents with spaces, never tabs: replace the tab with spaces"
             self.error("E102", f"invalid YAML: {problem}", span, hint)
             return None
         except yaml.YAMLError as exc:  # reader errors: control characters, bad encodings
@@ -509,6 +511,16 @@ def _span_at_index(filename: str, text: str, index: int) -> Span:
     line = text.count("\n", 0, index) + 1
     col = index - (text.rfind("\n", 0, index) + 1) + 1
     return Span(filename, line, col)
+
+
+def _tab_before(text: str, line: int, column: int) -> bool:
+    """Is there a tab in the leading white space of 0-based `line`, up to the error's column?"""
+    lines = text.splitlines()
+    if line >= len(lines):
+        return False
+    row = lines[line]
+    lead = row[: len(row) - len(row.lstrip(" \t"))]
+    return "\t" in lead[: column + 1]
 
 
 def _syntax_hint(exc: yaml.MarkedYAMLError) -> str | None:

@@ -1,0 +1,55 @@
+"""Print a run's outputs as JSON: the workflow's outputs once it succeeded, every node's, or one
+node's (a foreach item: 'train[2]').
+
+  tether outputs RUN_ID           {"outputs": workflow outputs, "nodes": {node: outputs}}
+  tether outputs RUN_ID NODE      that node's outputs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("run_id", metavar="RUN_ID")
+    parser.add_argument("node", nargs="?", metavar="NODE", help="a task name, or TASK[i] for a foreach item")
+    parser.add_argument("--store", metavar="URI", help="run store (default: $TETHER_STORE, else ./.tether)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..runtime.store import InvalidRunId, RunNotFound, RunStore, StoreError, check_run_id, resolve_store_uri
+
+    try:
+        check_run_id(args.run_id)
+    except InvalidRunId as exc:
+        print(f"tether outputs: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store = RunStore(resolve_store_uri(args.store))
+        if store.run_summary(args.run_id)["kind"] == "unknown":
+            raise RunNotFound(args.run_id, store.uri, store.list_runs())
+        nodes = store.list_nodes(args.run_id)
+        if args.node is not None:
+            outputs = store.read_outputs(args.run_id, args.node)
+            if outputs is None:
+                why = "no such node" if args.node not in nodes else "it has no outputs (it did not succeed, or not yet)"
+                known = ", ".join(n for n in nodes if store.read_outputs(args.run_id, n) is not None) or "none"
+                print(f"tether outputs: {args.node}: {why} in run {args.run_id} (nodes with outputs: {known})", file=sys.stderr)
+                return 1
+            print(json.dumps(outputs, sort_keys=True, allow_nan=False))
+            return 0
+        by_node = {}
+        for node in nodes:
+            outputs = store.read_outputs(args.run_id, node)
+            if outputs is not None:
+                by_node[node] = outputs
+        status = store.read_status(args.run_id) or {}
+    except StoreError as exc:
+        print(f"tether outputs: {exc}", file=sys.stderr)
+        return 1
+    workflow_outputs = status.get("outputs") if status.get("status") == "succeeded" else None
+    print(json.dumps({"run_id": args.run_id, "outputs": workflow_outputs, "nodes": by_node}, sort_keys=True, allow_nan=False))
+    return 0
