@@ -308,6 +308,7 @@ class RefChecker:
     ):
         self.diags = diags
         self.sources = sources
+        self.lines: dict[str, list[str]] = {}
         self.strict = strict
         self.roots = tuple(roots)
         self.suggest_from = tuple(suggest_from)
@@ -336,10 +337,9 @@ class RefChecker:
     def ref_spans(self, task: Task) -> tuple[Span | None, Span | None]:
         """Spans of the module and the function inside the `python:` value (else the value's)."""
         span = task.span_of("python")
-        source = self.sources.get(span.file) if span else None
-        if span is None or source is None or task.python is None:
+        lines = self._lines(span.file) if span else None
+        if span is None or lines is None or task.python is None:
             return span, span
-        lines = source.splitlines()
         line = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
         start = line.find(task.python, span.col - 1)
         if start < 0:
@@ -350,6 +350,16 @@ class RefChecker:
             Span(span.file, span.line, at, span.line, at + len(module)),
             Span(span.file, span.line, at + len(module) + 1, span.line, at + len(task.python)),
         )
+
+    def _lines(self, file: str) -> list[str] | None:
+        """A source's lines, split once per file (a span is looked up per finding)."""
+        lines = self.lines.get(file)
+        if lines is None:
+            source = self.sources.get(file)
+            if source is None:
+                return None
+            lines = self.lines[file] = source.splitlines()
+        return lines
 
     def module(self, name: str, tasks: list[Task]) -> _Module:
         cached = self.modules.get(name)
@@ -461,7 +471,6 @@ class RefChecker:
             return
         ref = task.python
         declared = {o.name: o for o in task.outputs}
-        where = self.ref_spans(task)[1]
         if isinstance(returns, ast.Constant) and returns.value is None:
             if declared:
                 self.diags.error(
