@@ -130,6 +130,14 @@ def test_a_second_run_reuses_every_cached_task_and_says_from_which_run(
     # The progress lines and the summary table say it too.
     assert f"sq: cached (from run {source})" in stderr
     assert any(line.split()[:3] == ["sq", "cached", "0:"] and line.split()[-2:] == [source, "-"] for line in stderr.splitlines())
+    # So do the run's picture and its status.
+    report = tether(tether_cmd, tether_env, "report", second["run_id"], "--json", cwd=project)
+    assert report.returncode == 0, report.stderr
+    drawn = json.loads(report.stdout)
+    assert drawn["status"] == "succeeded"
+    assert {t["task"]: t["status"] for t in drawn["tasks"]}["sq"] == "cached"
+    status = tether(tether_cmd, tether_env, "status", second["run_id"], "--json", cwd=project)
+    assert status.returncode == 0, status.stderr
 
 
 def test_a_changed_input_or_cache_version_misses_and_no_cache_ignores_the_cache(
@@ -214,7 +222,7 @@ def test_the_cache_lives_in_an_s3_store_too(
 
 
 def _task(tmp_path: Path, name: str = "sq") -> Any:
-    (tmp_path / "wf.yaml").write_text(SPEC.replace("VERSION", "1"), encoding="utf-8")
+    write_spec(tmp_path, "1")
     workflow = load(str(tmp_path / "wf.yaml")).workflow
     return next(t for t in workflow.tasks if t.name == name)
 
@@ -244,7 +252,8 @@ def test_the_inputs_key_is_canonical() -> None:
 
 
 def test_argo_memoizes_with_the_same_definition_key(tmp_path: Path) -> None:
-    workflow = load(str(_task(tmp_path) and tmp_path / "wf.yaml")).workflow
+    write_spec(tmp_path, "1")
+    workflow = load(str(tmp_path / "wf.yaml")).workflow
     (manifest,) = argo.compile(workflow, Profile(store="s3://b/r"), Diagnostics())
     spec = manifest.document["spec"]
     templates = {t["name"]: t for t in spec.get("workflowSpec", spec)["templates"]}

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..core.ir import Task, Workflow
 
 # Worst first: a task's colour is its worst node's status.
-STATUS_RANK = ("failed", "running", "retrying", "stopped", "pending", "skipped", "done")
+STATUS_RANK = ("failed", "running", "retrying", "stopped", "pending", "skipped", "cached", "done")
 OUTCOME_LABELS = {
     "success": "ok",
     "recoverable": "retried failure",
@@ -144,7 +144,7 @@ def _task_status_without_items(store: RunStore, run_id: str, task: "Task", recor
 
 def _run_status(tasks: list[dict[str, Any]]) -> str:
     statuses = {t["status"] for t in tasks}
-    if statuses <= {"done", "skipped"}:
+    if statuses <= {"done", "skipped", "cached"}:
         return "succeeded"
     return "failed" if "failed" in statuses else "running"
 

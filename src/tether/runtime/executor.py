@@ -89,6 +89,7 @@ class Node:
     message: str = ""
     outputs: dict[str, Any] | None = None
     journal_checked: bool = False  # on resume: the store was asked whether this node is done
+    cache_checked: bool = False  # the cache was asked about this node (once, before its first attempt)
     cache_keys: CacheKeys | None = None  # a task with `cache`: where its result is (or will be) kept
     cached_from: dict[str, str] | None = None  # CACHED: the run and node whose outputs it reused
 
@@ -290,7 +291,7 @@ class Executor:
                 if first_look and self._already_done(node):
                     settled = True
                     continue
-                if node.status is Status.PENDING and self._cached(node):
+                if node.status is Status.PENDING and not node.cache_checked and self._cached(node):
                     settled = True
                     continue
                 if slots <= 0:
@@ -390,6 +391,7 @@ class Executor:
         """Before a node's first attempt: settle it from the cache when an entry can be reused
         (runtime/cache.py). Its outputs are written to this run, so downstream reads them as
         any node's; cached.json records where they came from."""
+        node.cache_checked = True
         if self._cache is None or node.task.cache is None:
             return False
         node.cache_keys = self._cache.keys(node.task, node.node_id)
