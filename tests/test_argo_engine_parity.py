@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 from engines.argo import NODE_SHUTDOWN_MESSAGE, STRICT_ALL, EngineResult, Injection, run_manifest, substitute
 from tether.backends import Profile
 from tether.backends.argo import backend
+from tether.backends.argo_escape import escape_literal, workflow_input
 from tether.backends.argo_profile import ArgoProfile
 from tether.compiler.load import load
 from tether.core.diagnostics import Diagnostics
@@ -187,9 +187,10 @@ def test_memoize_serves_a_second_run_from_the_cache(s3_store: tuple[str, dict[st
     assert second.attempts("make-dataset") == [] and second.outputs == first.outputs
     # Argo's key: sha256 hex of json.Marshal of the expanded `inputs.parameters` map (keys sorted)
     prefix, arguments = _memoized(manifest)
-    # the DAG task's arguments as Argo substitutes them: workflow parameters by their values
-    given = {p["name"]: p["value"] for p in manifest["spec"]["arguments"]["parameters"]}
-    arguments = {k: re.sub(r"\{\{workflow\.parameters\.([^}]+)\}\}", lambda m: given[m.group(1)], v)
+    # the DAG task's arguments as Argo substitutes them: a workflow input's escaping tag
+    # (tether.backends.argo_escape) gives its value, escaped for the kubelet
+    given = {p["name"]: str(p["value"]) for p in manifest["spec"]["arguments"]["parameters"]}
+    arguments = {k: next((escape_literal(given[n]) for n in given if v == workflow_input(n)), v)
                  for k, v in arguments.items()}
     # (with no inputs the flat `inputs.parameters` JSON text "[]" stays, and toJson quotes it)
     body = json.dumps(arguments or "[]", sort_keys=True, separators=(",", ":"), ensure_ascii=False)

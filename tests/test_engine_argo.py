@@ -11,6 +11,7 @@ import yaml
 from engines.argo import Injection, run_manifest
 from engines.exprlang import evaluate_bool
 from engines.govaluate import WhenError, evaluate_when
+from tether.backends.argo_retry import RETRY_EXPRESSION
 
 CONFORMANCE = Path("/work/shared/conformance/argo/examples")
 
@@ -139,12 +140,17 @@ def test_limit_is_honoured_exactly(tmp_path: Path) -> None:
 
 
 def test_pod_deleted_and_node_shutdown_seen_through_last_retry(tmp_path: Path) -> None:
-    code = ("import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(143)); "
-            "time.sleep(30) if int(sys.argv[1]) < 2 else None")
+    # The child says it is ready (its SIGTERM handler installed) by writing a file; each strike
+    # waits for that file, never for a time, so a loaded machine cannot strike too early.
+    ready = tmp_path / "ready"
+    code = ("import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(143)); "
+            f"pathlib.Path({str(ready)!r} + sys.argv[1]).touch(); "
+            "time.sleep(60) if int(sys.argv[1]) < 2 else None")
     expr = ('lastRetry.status == "Error" && lastRetry.message == "pod deleted" && lastRetry.exitCode == "-1" || '
             'lastRetry.message contains "node shutdown" && asInt(lastRetry.exitCode) == 143')
-    inj = [Injection("t", 1, "pod-deleted", after_s=0.3), Injection("t", 2, "node-shutdown", after_s=0.3)]
-    r = run_manifest(retry_wf(code, expr), workdir=tmp_path, injections=inj)
+    inj = [Injection("t", 1, "pod-deleted", after_file=f"{ready}0"),
+           Injection("t", 2, "node-shutdown", after_file=f"{ready}1")]
+    r = run_manifest(retry_wf(code, expr), workdir=tmp_path / "w", injections=inj)
     tries = r.attempts("t")
     assert r.phase == "Succeeded", r.message
     assert [(p.phase, p.exit_code, p.message) for p in tries] == [
@@ -153,6 +159,16 @@ def test_pod_deleted_and_node_shutdown_seen_through_last_retry(tmp_path: Path) -
         ("Succeeded", 0, ""),
     ]
     assert tries[1].argv[-3:] == ["1", "0", "Error"]  # the pod's own {{lastRetry.exitCode}} defaults to 0
+
+
+def test_the_retry_expression_retries_a_store_failure(tmp_path: Path) -> None:
+    """Exit 74 (a run-store outage, no budget charged by exec) is retried; 1 after it is not."""
+    r = run_manifest(retry_wf("import sys; sys.exit([74, 74, 0][int(sys.argv[1])])", RETRY_EXPRESSION),
+                     workdir=tmp_path / "ok")
+    assert (r.phase, [p.exit_code for p in r.attempts("t")]) == ("Succeeded", [74, 74, 0])
+    r = run_manifest(retry_wf("import sys; sys.exit([74, 1, 0][int(sys.argv[1])])", RETRY_EXPRESSION),
+                     workdir=tmp_path / "fail")
+    assert (r.phase, [p.exit_code for p in r.attempts("t")]) == ("Failed", [74, 1])
 
 
 def test_oom_and_eviction_are_failed_137(tmp_path: Path) -> None:

@@ -73,13 +73,15 @@ class EngineError(Exception):
 
 @dataclass(frozen=True)
 class Injection:
-    """Strike attempt `attempt` (1-based) of DAG task `task` (item `index` of a loop) `after_s` after start."""
+    """Strike attempt `attempt` (1-based) of DAG task `task` (item `index` of a loop) `after_s` after start,
+    or, with `after_file`, as soon as that file exists (the pod says it is ready: no race with its start)."""
 
     task: str
     attempt: int
     kind: str  # "pod-deleted" | "node-shutdown" | "evicted" | "oom"
     after_s: float = 0.5
     index: int | None = None
+    after_file: str | None = None
 
 
 @dataclass
@@ -175,7 +177,9 @@ def _env_funcs(scope: Mapping[str, Any]) -> dict[str, Any]:
     """util/expr/env/env.go GetFuncMap: the expanded scope plus `toJson` (json.Marshal) and `sprig`."""
     env = _expand_env(scope)
     env["toJson"] = lambda v: go_json(v)
-    env["sprig"] = dict(SPRIG)
+    # sprig `replace old new src` = strings.Replace(src, old, new, -1)
+    # (https://github.com/Masterminds/sprig/blob/master/functions.go, "replace").
+    env["sprig"] = {**SPRIG, "replace": lambda old, new, src: str(src).replace(str(old), str(new))}
     return env
 
 
@@ -213,8 +217,10 @@ def _replace_tag(tag: str, scope: Mapping[str, Any], strict: Callable[[str], boo
             if strict is None:
                 return "{{" + tag + "}}"
             raise EngineError(f"failed to evaluate expression {expression!r}")
-        rendered = go_json(result)
-        return rendered[1:-1] if rendered.startswith('"') and rendered.endswith('"') else rendered
+        # expressionReplaceCore writes a string result JSON-escaped, without its quotes, into the
+        # template's JSON text, which is then unmarshalled: the field holds the string itself;
+        # any other result holds its JSON text (util/template/expression_template.go).
+        return result if isinstance(result, str) else go_json(result)
     key = tag.strip()
     if key not in scope:
         nested = tag.rfind("{{")
@@ -1114,7 +1120,10 @@ class _NodeRun:
             with self.wf.lock:
                 self.wf.pods.append(record)
             return record
-        leftovers = _unresolved_tags([record.argv, list(record.env.values()), getattr(record, "_source", "")])
+        # Argo's tags are checked in the pod spec Argo writes, before the kubelet expands $(VAR)
+        # in it: a value that only becomes `{{...}}` in the container is not Argo's business.
+        leftovers = _unresolved_tags([getattr(record, "_template_argv", record.argv), list(record.env.values()),
+                                      getattr(record, "_source", "")])
         if leftovers:
             raise EngineError(f"failed to resolve {{{{{leftovers[0]}}}}}")
         with self.wf.lock:
@@ -1144,6 +1153,7 @@ class _NodeRun:
                        else f"couldn't find key {ref.get('key')} in Secret {self.wf.namespace}/{ref.get('name')}")
                 raise _PodPending(f"CreateContainerConfigError: {why}")
             container_env[e["name"]] = secret[ref["key"]]
+        record._template_argv = list(argv)  # type: ignore[attr-defined]  # what Argo wrote in the pod spec
         argv = [_k8s_expand(a, container_env) for a in argv]
         source = tmpl["script"].get("source", "") if "script" in tmpl else None
         rewrites: list[tuple[str, str]] = []
@@ -1196,7 +1206,15 @@ class _NodeRun:
         for r in readers:
             r.start()
         events: list[tuple[float, str]] = []
-        if inj is not None:
+        if inj is not None and inj.after_file is not None:
+            while proc.poll() is None and not os.path.exists(inj.after_file):
+                try:
+                    proc.wait(timeout=0.02)
+                except subprocess.TimeoutExpired:
+                    pass
+            if proc.poll() is None:
+                events.append((time.time(), inj.kind))
+        elif inj is not None:
             events.append((started + inj.after_s, inj.kind))
         if deadline is not None:
             events.append((started + deadline, "deadline"))
@@ -1280,17 +1298,42 @@ def _killpg(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 
 
 def _k8s_expand(text: str, env: Mapping[str, str]) -> str:
-    """Kubernetes $(VAR) expansion of command, args and env values (third_party/forked/golang/expansion)."""
+    """Kubernetes $(VAR) expansion of command, args and env values, byte for byte as
+    third_party/forked/golang/expansion/expand.go `Expand` / `tryReadVariableName` in
+    github.com/kubernetes/kubernetes: `$$` is one `$`; `$(NAME)` (NAME: anything up to the first
+    `)`) is NAME's value, or stays as written when NAME is not defined; a `$(` with no `)` and a
+    `$` before any other character stay; a `$` at the very end stays. One pass: an expanded value
+    is never read again (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#entrypoint,
+    `args`: "Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax")."""
     if "$" not in text:
         return text
-
-    def repl(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group(1)
-        return env[name] if name in env else m.group(0)
-
-    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)", repl, text)
+    # Go strings are bytes: `string(input[0])` in the default case makes a rune of one byte, so a
+    # `$` before a non-ASCII character mangles it, as the kubelet does (surrogateescape keeps the bytes).
+    data = text.encode("utf-8", "surrogateescape")
+    out: list[bytes] = []
+    checkpoint = cursor = 0
+    while cursor < len(data):
+        if data[cursor] == 0x24 and cursor + 1 < len(data):  # "$"
+            out.append(data[checkpoint:cursor])
+            rest = data[cursor + 1 :]
+            advance = 1
+            if rest[0] == 0x24:
+                out.append(b"$")
+            elif rest[0] == 0x28:  # "("
+                close = rest.find(b")", 1)
+                if close < 0:
+                    out.append(b"$(")
+                else:
+                    name = rest[1:close].decode("utf-8", "surrogateescape")
+                    value = env.get(name)
+                    out.append(value.encode("utf-8", "surrogateescape") if value is not None else b"$(" + rest[1:close] + b")")
+                    advance = close + 1
+            else:
+                out.append(b"$" + chr(rest[0]).encode("utf-8"))
+            cursor += advance
+            checkpoint = cursor + 1
+        cursor += 1
+    return (b"".join(out) + data[checkpoint:]).decode("utf-8", "surrogateescape")
 
 
 def _go_seconds(seconds: float) -> str:

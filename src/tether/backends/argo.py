@@ -6,11 +6,11 @@ function has one container template). Every container runs `tether exec` with th
 payload (`core.task_codec`: base64, so never a `{{`), the run id `{{workflow.uid}}`, its node id
 and `{{retries}}`; its outputs come back as output parameters read from files.
 
-Values reach a task in one of three ways, chosen per input binding:
-- a workflow input read whole: `{{workflow.parameters.X}}` right in the container arguments
-  (substituted once, so a submitted value holding `{{` reaches the task unchanged);
+Values reach a task in one of three ways, chosen per input binding, each escaped so that neither
+Argo's second substitution pass nor the kubelet's `$(VAR)` expansion changes it (argo_escape):
+- a workflow input read whole: an escaping `{{=...}}` tag right in the container arguments (a
+  DAG-task argument instead when the task is memoized, so its key sees the value);
 - a literal, an upstream output or the loop item read whole: a DAG-task argument (`--input`);
-  a literal holding `{{` never does (Argo would read it as a tag): it stays in the payload;
 - anything else (a path into a value, an interpolation): the payload keeps the expression and
   `tether exec` evaluates it over `--value` references (or the store).
 `when` is rendered for govaluate where that is exact (argo_when); otherwise, and for a `foreach`
@@ -34,6 +34,7 @@ from ..core.task_codec import encode_task, item_type
 from ..core.types import Type, list_of
 from ..core.values import encode_text
 from . import Manifest, Profile, resolve_images
+from .argo_escape import LBRACE_ENTRY, escape_literal, workflow_input
 from .argo_profile import ArgoProfile, spot_scheduling
 from .argo_retry import RETRY_EXPRESSION, retry_strategy
 from .argo_when import render_when
@@ -280,6 +281,20 @@ class _Compiler:
             return f"{{{{tasks.{ref.task}.outputs.parameters.{ref.name}}}}}"
         return None
 
+    def _value_tag(self, ref: Ref) -> str | None:
+        """A whole reference's value as it must be written where it lands in container args:
+        escaped by Argo itself (argo_escape), so neither Argo nor the kubelet reads it again."""
+        if ref.path:
+            return None
+        if ref.root == "inputs":
+            return workflow_input(ref.name or "")
+        if ref.root == "tasks":
+            # Not escaped: the tag costs 55 bytes a DAG task against the escaping tag's 130 (a
+            # chain's bytes per task is issue 8's size goal), and the value is tether's own output,
+            # not a user string; a run-time string holding `{{` or `$` is the README's known limit.
+            return self._argo_ref(ref)
+        return None
+
     def _item_tag(self, task: Task, item_safe: bool) -> str | None:
         """`{{item.v}}` when Argo substitutes the item as its engine text: any item from a literal
         list without strings that JSON escapes, a non-string item from `withParam` (Argo formats
@@ -288,7 +303,7 @@ class _Compiler:
         type_ = item_type(task, self.wf)
         if item_safe:
             items = self._literal_items(task) or []
-            if all(_json_plain(s) for s in _strings(items)):
+            if all(_json_plain(s) and "$" not in s and "{" not in s for s in _strings(items)):
                 return "{{item.v}}"
             return None
         if type_ is not None and type_.kind in ("int", "float", "bool", "list", "dict"):
@@ -358,11 +373,11 @@ class _Compiler:
                     continue
                 seen.add(key)
                 if ref.root == "inputs" and task.cache is None:
-                    direct += ["--value", f"{key}={self._argo_ref(whole)}"]
+                    direct += ["--value", f"{key}={self._value_tag(whole)}"]
                     continue
                 # A memoized task takes workflow inputs as template inputs too: its key hashes
                 # `inputs.parameters`, which must hold every value the task reads.
-                tag = self._argo_ref(whole) if ref.root in ("tasks", "inputs") else self._item_tag(task, item_safe)
+                tag = self._value_tag(whole) if ref.root in ("tasks", "inputs") else self._item_tag(task, item_safe)
                 if tag is None:
                     continue
                 pname = f"v-{len(declared)}"
@@ -375,14 +390,14 @@ class _Compiler:
         value = binding.value
         if isinstance(value, Literal):
             text = encode_text(plain_value(value.value), binding.type)
-            if "{{" in text or len(text.encode("utf-8")) > MAX_PARAMETER_BYTES:
+            if len(text.encode("utf-8")) > MAX_PARAMETER_BYTES:
                 return "complex", None
-            return "param", text
+            return "param", escape_literal(text)  # no `{` left for Argo, `$` kept from the kubelet
         if isinstance(value, Ref) and not value.path:
             if value.root == "inputs":  # a memoized task's key must see it: a template input
-                return ("param" if task.cache is not None else "direct"), self._argo_ref(value)
+                return ("param" if task.cache is not None else "direct"), self._value_tag(value)
             if value.root == "tasks":
-                return "param", self._argo_ref(value)
+                return "param", self._value_tag(value)
             tag = self._item_tag(task, item_safe)
             return ("param", tag) if tag is not None else ("complex", None)
         return "complex", None
@@ -398,7 +413,7 @@ class _Compiler:
     def _exec_args(self, node_param: str, payload: str, retries: bool) -> list[str]:
         args = ["exec"]
         if self.profile.store:
-            args += ["--store", self.profile.store]
+            args += ["--store", escape_literal(self.profile.store)]
         args += ["--run", "{{workflow.uid}}", "--node", node_param]
         if retries:
             args += ["--retries", "{{retries}}"]
@@ -458,12 +473,14 @@ class _Compiler:
         }
 
     def _container(self, task: Task, args: list[str]) -> dict[str, Any]:
+        """The container; `TETHER_LBRACE` is defined first when its args take escaped values
+        (argo_escape), so the kubelet, expanding args with the container's env, restores `{`."""
         container: dict[str, Any] = {"image": task.image or ""}
         if self.settings.image_pull_policy:
             container["imagePullPolicy"] = self.settings.image_pull_policy
         container["command"] = list(self.settings.tether)
         container["args"] = args
-        env: list[dict[str, Any]] = []
+        env: list[dict[str, Any]] = [dict(LBRACE_ENTRY)] if _takes_escaped(args) else []
         for key, value in task.env:
             if "{{" not in value:  # exec sets every env value from the payload anyway
                 env.append({"name": key, "value": value})
@@ -494,7 +511,7 @@ class _Compiler:
                 if key in seen or ref.root == "item":
                     continue
                 seen.add(key)
-                tag = self._argo_ref(whole)
+                tag = self._value_tag(whole)
                 if ref.root == "inputs":
                     direct += ["--value", f"{key}={tag}"]
                 else:
@@ -514,7 +531,10 @@ class _Compiler:
             template["inputs"] = {"parameters": [{"name": p} for p in declared]}
         template["outputs"] = {"parameters": outputs}
         template["retryStrategy"] = {"limit": DECIDE_RETRIES, "retryPolicy": "Always", "expression": RETRY_EXPRESSION}
-        template["container"] = {"image": task.image or "", "command": list(self.settings.tether), "args": args}
+        container: dict[str, Any] = {"image": task.image or "", "command": list(self.settings.tether), "args": args}
+        if _takes_escaped(args):
+            container["env"] = [dict(LBRACE_ENTRY)]
+        template["container"] = container
         self.templates.append(template)
         entry: dict[str, Any] = {"name": name, "template": template_name}
         if depends:
@@ -559,6 +579,11 @@ def _quantity(n: int) -> str:
         if n % size == 0:
             return f"{n // size}{suffix}"
     return str(n)
+
+
+def _takes_escaped(args: list[str]) -> bool:
+    """Do these args hold text escaped by argo_escape (a template input, an escaping tag, `$(`)?"""
+    return any("{{inputs." in a or "{{=" in a or "$(" in a for a in args)
 
 
 def _strings(value: Any) -> Iterable[str]:

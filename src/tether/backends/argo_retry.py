@@ -19,6 +19,12 @@ The `lastRetry.*` values, all strings, are set by the controller for the previou
   on a node-pressure eviction (https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/ ;
   pkg/kubelet/eviction/helpers.go), and "Preempted in order to admit critical pod" when the
   kubelet preempts a pod (pkg/kubelet/preemption/preemption.go), all in github.com/kubernetes/kubernetes.
+Exit 74 (`EXIT_STORE_FAILURE`, tether.runtime.entry) is a run-store outage, not the task's
+failure: exec charges no budget for it and the attempt can be run again as it was, so Argo
+retries it as it retries 75. Argo cannot count it apart, so it spends one of `limit`'s attempts:
+a task whose store keeps failing ends after `limit` retries rather than forever, and one with no
+retries at all (no retryStrategy) fails on the first outage. The Batch backend's
+`evaluateOnExit` retries 74 by the same rule.
 An OOM kill (`main: OOMKilled (exit code 137)`) and any other failure match none of these, so
 they are never retried. The expression is expr-lang (`asInt` from util/expr/env/env.go).
 """
@@ -30,13 +36,14 @@ from typing import Any
 from ..core.ir import Task
 
 EXIT_RECOVERABLE = 75
+EXIT_STORE_FAILURE = 74  # tether.runtime.entry.EXIT_STORE_FAILURE (EX_IOERR); backends do not import the runtime
 POD_DELETED = "pod deleted"
 NODE_SHUTDOWN = "Pod was terminated in response to imminent node shutdown."
 NODE_PRESSURE_PREFIX = "The node was low on resource"
 PREEMPTED = "Preempted in order to admit critical pod"
 
 RETRY_EXPRESSION = (
-    f"asInt(lastRetry.exitCode) == {EXIT_RECOVERABLE}"
+    f"asInt(lastRetry.exitCode) == {EXIT_RECOVERABLE} || asInt(lastRetry.exitCode) == {EXIT_STORE_FAILURE}"
     f' || lastRetry.status == "Error" && lastRetry.message == "{POD_DELETED}"'
     f' || lastRetry.status == "Failed" && (lastRetry.message == "{NODE_SHUTDOWN}"'
     f' || lastRetry.message startsWith "{NODE_PRESSURE_PREFIX}"'
@@ -88,4 +95,4 @@ def retry_strategy(task: Task) -> tuple[dict[str, Any] | None, str | None]:
     return strategy, problem
 
 
-__all__ = ["NODE_SHUTDOWN", "POD_DELETED", "RETRY_EXPRESSION", "go_duration", "retry_limit", "retry_strategy"]
+__all__ = ["EXIT_RECOVERABLE", "EXIT_STORE_FAILURE", "NODE_SHUTDOWN", "POD_DELETED", "RETRY_EXPRESSION", "go_duration", "retry_limit", "retry_strategy"]

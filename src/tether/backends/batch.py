@@ -61,10 +61,13 @@ MAX_NAME = 128
 # exit 75 (RecoverableError; `tether exec` turns it into a fatal exit once the user budget is
 # spent) and a reclaimed or failed instance ("Host EC2*", the statusReason AWS's own retry
 # example matches: https://aws.amazon.com/blogs/compute/introducing-retry-strategies-for-aws-batch/)
-# are retried; everything else exits. Rules are evaluated in order, first match wins
+# are retried, and so is exit 74, a run-store outage (`EXIT_STORE_FAILURE`, tether.runtime.entry:
+# exec charges no budget for it; the attempt is run again as it was, spending one of `attempts`,
+# as the Argo backend's retry expression does: backends/argo_retry.py); everything else exits. Rules are evaluated in order, first match wins
 # (https://docs.aws.amazon.com/batch/latest/APIReference/API_EvaluateOnExit.html).
 EVALUATE_ON_EXIT = (
     {"action": "RETRY", "onExitCode": "75"},
+    {"action": "RETRY", "onExitCode": "74"},
     {"action": "RETRY", "onStatusReason": "Host EC2*"},
     {"action": "EXIT", "onReason": "*"},
 )
