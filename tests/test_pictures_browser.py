@@ -52,6 +52,7 @@ def browser() -> Iterator[Any]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
     try:
+        driver.get("about:blank")  # start-up pages done before the first test's page
         yield driver
     finally:
         driver.quit()
@@ -70,7 +71,9 @@ def _open(driver: Any, page: Path) -> str:
     requests = []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
+        # Only what this page asked for: the browser's own start-up pages (chrome://new-tab-page
+        # and its resources) can still be logging when the first test runs.
+        if message["method"] == "Network.requestWillBeSent" and message["params"].get("documentURL") == url:
             requests.append(message["params"]["request"]["url"])
     assert [r for r in requests if r != url and not r.startswith("data:")] == []
     return url
@@ -166,3 +169,15 @@ def test_a_thousand_tasks_pan_and_zoom(browser: Any, tmp_path: Path) -> None:
     assert panned[0] < zoomed[0] and panned[1] < zoomed[1] and panned[2:] == zoomed[2:]
     browser.find_element("css selector", "[data-zoom=fit]").click()
     assert view_box() == pytest.approx(before, abs=0.01)
+
+
+def test_the_checks_catch_a_page_that_reaches_out_or_logs_an_error(browser: Any, tmp_path: Path) -> None:
+    """Guards the guards: a request to another origin, or a console error, fails `_open`."""
+    reaching = tmp_path / "reaching.html"
+    reaching.write_text('<!doctype html><img src="http://127.0.0.1:9/nothing.png">', encoding="utf-8")
+    with pytest.raises(AssertionError):
+        _open(browser, reaching)
+    noisy = tmp_path / "noisy.html"
+    noisy.write_text("<!doctype html><script>console.error('boom')</script>", encoding="utf-8")
+    with pytest.raises(AssertionError):
+        _open(browser, noisy)
