@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -151,11 +151,21 @@ def _describe(processes: set[tuple[int, int]]) -> str:
 class Case:
     """A `tether run` of the spawner spec, started in its own session so the test can clean up."""
 
-    def __init__(self, tether_cmd: list[str], env: dict[str, str], directory: Path, kind: str, timeout: str | None):
+    def __init__(
+        self,
+        tether_cmd: list[str],
+        env: dict[str, str],
+        directory: Path,
+        kind: str,
+        timeout: str | None,
+        store: tuple[str, dict[str, Any]] | None = None,
+    ):
         self.directory = directory
-        self.store = directory / "store"
+        self.store_uri, self.store_options = store or (str(directory / "store"), {})
+        if self.store_options:
+            env = {**env, "TETHER_STORE_OPTIONS": json.dumps(self.store_options)}
         spec = _spec(directory, kind, timeout)
-        argv = [*tether_cmd, "run", str(spec), "--store", str(self.store), "--run-id", "orphans", "--json"]
+        argv = [*tether_cmd, "run", str(spec), "--store", self.store_uri, "--run-id", "orphans", "--json"]
         self.process = subprocess.Popen(
             argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
         )
@@ -200,9 +210,11 @@ Start = Callable[..., Case]
 def case(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> Iterator[Start]:
     made: list[Case] = []
 
-    def start(kind: str, timeout: str | None = None, launcher: str = "fork") -> Case:
+    def start(
+        kind: str, timeout: str | None = None, launcher: str = "fork", store: tuple[str, dict[str, Any]] | None = None
+    ) -> Case:
         env = {**tether_env, "TETHER_LAUNCHER": launcher}
-        made.append(Case(tether_cmd, env, tmp_path, kind, timeout))
+        made.append(Case(tether_cmd, env, tmp_path, kind, timeout, store))
         return made[-1]
 
     yield start
@@ -210,8 +222,8 @@ def case(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> I
         each.cleanup()
 
 
-def _outcomes(store: Path) -> list[str | None]:
-    return [a.outcome for a in RunStore(str(store)).attempts("orphans", "spawner")]
+def _outcomes(run: Case) -> list[str | None]:
+    return [a.outcome for a in RunStore(run.store_uri, dict(run.store_options)).attempts("orphans", "spawner")]
 
 
 # ---------------------------------------------------------------------- the cases
@@ -238,21 +250,30 @@ def test_sigterm_of_tether_run_leaves_no_process_behind(case: Start, kind: str) 
     assert json.loads(out)["status"] == "interrupted"
     left = _wait_all_gone(run.seen)
     assert not left, f"still running after SIGTERM of tether run:\n{_describe(left)}"
-    assert _outcomes(run.store) == ["cancelled"]
+    assert _outcomes(run) == ["cancelled"]
 
 
-@pytest.mark.parametrize(("kind", "launcher"), [("python", "fork"), ("container", "fork"), ("python", "spawn")])
+@pytest.mark.parametrize(
+    ("kind", "launcher", "where"),
+    [("python", "fork", "local"), ("container", "fork", "local"), ("python", "spawn", "local"), ("python", "fork", "s3")],
+)
 def test_sigkill_of_the_executor_alone_ends_its_attempts_which_record_cancelled(
-    case: Start, kind: str, launcher: str
+    case: Start, kind: str, launcher: str, where: str, request: pytest.FixtureRequest
 ) -> None:
-    run = case(kind, launcher=launcher)
+    # On S3 the executor runs s3fs threads: when it dies, its attempts are first handed to one of
+    # them (the same pid), so the death signal, not the parent pid, must tell the attempt.
+    store = None
+    if where == "s3":
+        uri, options = request.getfixturevalue("s3_bucket")
+        store = (f"{uri}/store", options)
+    run = case(kind, launcher=launcher, store=store)
     pids = run.wait_for_task()
     os.kill(run.process.pid, signal.SIGKILL)  # the executor only: its attempts lead groups of their own
     run.finish()
     left = _wait_all_gone(run.seen)
     assert not left, f"still running after SIGKILL of the executor:\n{_describe(left)}"
     # The attempt knew its executor died (its parent changed): the run's fault, not the task's.
-    assert _outcomes(run.store) == ["cancelled"]
+    assert _outcomes(run) == ["cancelled"]
     assert pids["attempt"] != run.process.pid
 
 

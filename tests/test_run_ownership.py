@@ -114,8 +114,17 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 def test_sigkill_of_the_whole_run_then_resume_completes_a_retries_0_task(where: Where, tether_cmd: list[str]) -> None:
     run = where.start(tether_cmd, "k1")
     wait_for_checkpoint(where.store(), "k1", "train")
-    os.killpg(run.pid, signal.SIGKILL)  # tether run and its attempt: nothing is recorded
+    # Everything dies at once, with no chance to record anything: the executor is frozen first (so
+    # it cannot see its attempt die), then the attempt's own process group (it leads one) is
+    # killed, then the executor. The lost attempt has a start and no end in the journal.
+    store = where.store()
+    start = json.loads(store.fs.cat_file(f"{store.node_dir('k1', 'train')}/journal/0001-start.json"))
+    os.kill(run.pid, signal.SIGSTOP)
+    os.killpg(start["pid"], signal.SIGKILL)
+    os.killpg(run.pid, signal.SIGKILL)
     assert _finish(run)[0] == -signal.SIGKILL
+    (lost,) = store.attempts("k1", "train")
+    assert lost.outcome is None
     where.gate.touch()
 
     code, out, err = _finish(where.resume(tether_cmd, "k1"))

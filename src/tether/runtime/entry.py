@@ -357,7 +357,7 @@ class _Attempt:
 
     def _interrupted(self) -> _Ending:
         self.interruption.armed = False
-        if procgroup.executor_gone():  # PR_SET_PDEATHSIG: the local run died, not this task's machine
+        if procgroup.executor_gone():  # its death signal came: the local run died, not this task's machine
             parent = procgroup.executor_pid()
             return _Ending(
                 "cancelled",

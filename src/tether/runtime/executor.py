@@ -18,8 +18,11 @@ Semantics a person should know:
   run fails. Ctrl-C or SIGTERM sends the running attempts SIGTERM (they flush their
   checkpoints), records them as "cancelled" (no budget used) and stops; `tether run --resume
   RUN` continues from there. A second Ctrl-C kills them at once.
-- A timeout sends SIGTERM, then SIGKILL after `kill_grace_s`, and is recorded as "timeout"
-  (a recoverable failure: it uses the user budget).
+- Each attempt leads its own process group (runtime/procgroup.py): a SIGTERM it gets is passed on
+  to everything it started, a SIGKILL reaches the whole group, and it dies with the executor
+  (PR_SET_PDEATHSIG), so no process outlives its run.
+- A timeout sends SIGTERM, then SIGKILL (to the attempt's whole group) after `kill_grace_s`, and
+  is recorded as "timeout" (a recoverable failure: it uses the user budget).
 - `--interrupt NODE@K` sends attempt K SIGTERM as a spot reclaim would (see interrupts.py); the
   attempt records "interrupted" and is retried on the interruption budget.
 - SIGHUP (a closed terminal or ssh session) stops the run exactly like SIGTERM.

@@ -15,10 +15,13 @@ plays the container:
   executor SIGKILLs the whole group, and when the attempt exits whatever is left of its group is
   SIGKILLed at once: when a container's main process exits, the container ends with it.
 - The attempt dies with its executor: PR_SET_PDEATHSIG (Linux, through ctypes) or a thread that
-  watches the parent pid (elsewhere) sends it SIGTERM when the executor dies. It can tell that
-  case (its parent pid is no longer the executor's, `executor_gone`) and records "cancelled",
-  as a stopped run does; if it then hangs, its whole group is SIGKILLed after `ORPHAN_GRACE_S`,
-  and it SIGKILLs its group as its last act (nobody is left to read its exit code).
+  watches the parent pid (elsewhere) sends it DEATH_SIGNAL when the executor dies; its handler
+  notes that (`executor_gone`) and ends the attempt as a SIGTERM would, but recorded as
+  "cancelled", as a stopped run is. A distinct signal, because the parent pid alone can lie: when
+  a multi-threaded executor dies, its children are first handed to one of its other threads
+  (same pid), and the death signal comes then. If the attempt then hangs, its whole group is
+  SIGKILLed after `ORPHAN_GRACE_S`, and it SIGKILLs its group as its last act (nobody is left to
+  read its exit code).
 
 A process that leaves the group on purpose (`setsid`, `start_new_session=True`) is not followed.
 """
@@ -37,6 +40,14 @@ from typing import Any, Callable
 
 EXECUTOR_PID_ENV = "TETHER_EXECUTOR_PID"
 """Set in an attempt started by the local executor: the pid of that executor, its parent."""
+
+EXECUTOR_GONE_ENV = "TETHER_EXECUTOR_GONE"
+"""Set by the DEATH_SIGNAL handler: this attempt's executor died (kept with the process's other
+facts about itself, in its environment, rather than in a module global)."""
+
+DEATH_SIGNAL = signal.SIGHUP
+"""What the attempt gets when its executor dies: "hangup", the controlling process went away.
+Attempts lead their own process groups, so a closed terminal never sends it to them."""
 
 ORPHAN_GRACE_S = 10.0
 """How long an attempt whose executor died may take to end before its group is SIGKILLed
@@ -97,25 +108,34 @@ def spawn_options() -> dict[str, Any]:
 
 
 def die_with(executor_pid: int) -> None:
-    """Get SIGTERM when the executor `executor_pid` (this process's parent) dies.
+    """Get DEATH_SIGNAL when the executor `executor_pid` (this process's parent) dies, and end
+    as a SIGTERM would then. Call it in the main thread, before the task starts.
 
     PR_SET_PDEATHSIG fires when the parent *thread* that forked us exits; the executor forks from
-    its main thread, so that is the executor's exit
-    (https://man7.org/linux/man-pages/man2/pr_set_pdeathsig.2const.html). Without it (not Linux),
-    a daemon thread watches the parent pid. Either way, a parent that died before this call is
-    noticed here and the SIGTERM is sent at once.
+    its main thread (https://man7.org/linux/man-pages/man2/pr_set_pdeathsig.2const.html). Without
+    it (not Linux), a daemon thread watches the parent pid. Either way, a parent that died before
+    this call is noticed here and the signal is sent at once.
     """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(DEATH_SIGNAL, _on_executor_death)
     prctl = _prctl()
-    if prctl is None or prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+    if prctl is None or prctl(_PR_SET_PDEATHSIG, int(DEATH_SIGNAL), 0, 0, 0) != 0:
         threading.Thread(target=_watch_parent, args=(executor_pid,), name="tether-parent-watch", daemon=True).start()
     if os.getppid() != executor_pid:  # it died before the death signal was armed
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), DEATH_SIGNAL)
+
+
+def _on_executor_death(signum: int, frame: object) -> None:
+    """The executor died: note it, then terminate this attempt through its own SIGTERM handler
+    (which runs as soon as this one returns, and records "cancelled", see entry.py)."""
+    os.environ[EXECUTOR_GONE_ENV] = "1"
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _watch_parent(executor_pid: int) -> None:
     while os.getppid() == executor_pid:
         time.sleep(PARENT_WATCH_S)
-    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), DEATH_SIGNAL)
 
 
 def executor_pid() -> int | None:
@@ -125,9 +145,12 @@ def executor_pid() -> int | None:
 
 
 def executor_gone() -> bool:
-    """True when a local executor started this attempt and is no longer its parent (it died)."""
+    """True when a local executor started this attempt and has died (its death signal came, or
+    it is no longer this process's parent)."""
     parent = executor_pid()
-    return parent is not None and os.getppid() != parent
+    if parent is None:
+        return False
+    return os.environ.get(EXECUTOR_GONE_ENV) == "1" or os.getppid() != parent
 
 
 def pass_on(signum: int) -> bool:

@@ -211,6 +211,7 @@ def _attempt_in_child(
         signal.set_wakeup_fd(-1)
         procgroup.lead_group()
         os.environ[procgroup.EXECUTOR_PID_ENV] = str(executor)
+        os.environ.pop(procgroup.EXECUTOR_GONE_ENV, None)
         procgroup.die_with(executor)
         _redirect_output(log_file)
         from .entry import run_attempt
@@ -273,6 +274,7 @@ def _spawn(store: RunStore, run_id: str, node_id: str, number: int, log_file: st
     argv = [sys.executable, "-m", *exec_command(store.uri, run_id, node_id, number)]
     env = dict(os.environ)
     env[procgroup.EXECUTOR_PID_ENV] = str(os.getpid())  # `tether exec` then dies with us (entry.exec_command)
+    env.pop(procgroup.EXECUTOR_GONE_ENV, None)
     if store.storage_options:
         import json
 
