@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "a run's state node by node, live while it runs"),
     "outputs": ("outputs", "a run's outputs, or one node's, as JSON"),
     "exec": ("exec_", "run one task attempt (the entrypoint every backend calls)"),
+    "targets": ("targets", "list the compile targets, or one target's profile keys and their defaults"),
     "submit": ("submit", "register a workflow's AWS Batch job definitions and submit its jobs"),
     "graph": ("graph", "draw a workflow as Mermaid, Graphviz DOT or a self-contained HTML page"),
     "report": ("report", "a run as one self-contained HTML page (DAG, timeline, checkpoints), or --json"),

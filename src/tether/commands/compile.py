@@ -47,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a target option (repeatable), e.g. -O kind=template",
     )
     parser.add_argument(
+        "--kind", metavar="KIND",
+        help="what kind of document the target writes, where it has several (argo: workflow, template); "
+        "the same as -O kind=KIND",
+    )
+    parser.add_argument(
         "--unsupported", choices=("error", "warn"), default="error",
         help="a feature the target cannot express is an error (default) or a warning",
     )
@@ -80,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     options = _parse_options(args.option)
     if options is None:
         return EXIT_USAGE
+    if args.kind:
+        options["kind"] = args.kind
     from ..backends import UnknownTargetError, get_backend
 
     try:
