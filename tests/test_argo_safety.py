@@ -144,3 +144,71 @@ def test_any_user_string_reaches_the_task_unchanged(case: str, values: list[str]
                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
     routes, submit = CASES[case]
     assert _run(values, tmp_path_factory.mktemp("run"), routes, submit) == _wanted(values, routes)
+
+
+# Strings made at run time (issue 8 item 4): a task returns them whole, in a map and in lists;
+# a downstream task reads each output whole (Argo substitutes the output parameter's text), a
+# foreach runs over them (string items and map items, `{{item.v}}`), and a fan-in reads the
+# fan-outs' aggregated outputs. `tether exec --outputs-escape kubernetes` writes the output
+# files escaped (core.values.encode_for_kubernetes), so neither Argo nor the kubelet alters them.
+def _runtime_spec(values: list[str]) -> dict[str, Any]:
+    step = "argo_safety_steps:"
+    up = "${{ tasks.make.outputs.%s }}"
+    tasks: dict[str, Any] = {
+        "make": {"python": step + "make", "inputs": {"values": {"type": "list[str]", "value": values}},
+                 "outputs": {"text": "str", "record": "dict[str, list[str]]", "texts": "list[str]",
+                             "records": "list[dict[str, str]]"}},
+        "take": {"python": step + "take", "inputs": {"text": up % "text", "record": up % "record", "texts": up % "texts"},
+                 "outputs": {"text": "str", "record": "dict[str, list[str]]", "texts": "list[str]"}},
+        "each": {"python": step + "one_text", "foreach": up % "texts", "inputs": {"s": "${{ item }}"},
+                 "outputs": {"out": "str"}},
+        "each-rec": {"python": step + "one_record", "foreach": up % "records", "inputs": {"r": "${{ item }}"},
+                     "outputs": {"out": "dict[str, str]"}},
+        "gather": {"python": step + "gather",
+                   "inputs": {"texts": "${{ tasks.each.outputs.out }}", "records": "${{ tasks.each-rec.outputs.out }}"},
+                   "outputs": {"texts": "list[str]", "records": "list[dict[str, str]]"}},
+    }
+    for task in tasks.values():
+        task["image"] = "python:3.12-slim"
+    return {"apiVersion": "tether/v1", "kind": "Workflow", "metadata": {"name": "runtime"}, "spec": {"tasks": tasks}}
+
+
+def _run_runtime(values: list[str], tmp_path: Path) -> dict[str, Any]:
+    folder, store = tmp_path / "spec", tmp_path / "store"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "runtime.yaml"
+    path.write_text(yaml.safe_dump(_runtime_spec(values), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = load(str(path))
+    assert result.workflow is not None, [str(d) for d in result.diagnostics]
+    diags = Diagnostics()
+    profile = Profile(store=str(store), image="python:3.12-slim", target=ArgoProfile(tether=TETHER))
+    (manifest,) = backend.compile(result.workflow, profile, diags)
+    assert not diags.has_errors, [str(d) for d in diags]
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")]),
+           "PATH": os.environ.get("PATH", ""), "NO_COLOR": "1"}
+    run = run_manifest(manifest.document, env=env, workdir=tmp_path / "argo", uid="runtime", max_parallel=2)
+    why = [run.message, *[(p.node, p.exit_code, p.message, p.stderr[-400:]) for p in run.pods]]
+    assert run.phase == "Succeeded", why
+    got = RunStore(str(store), {})
+    nodes = ["take", "gather", *(f"each[{i}]" for i in range(len(values))), *(f"each-rec[{i}]" for i in range(len(values)))]
+    return {node: got.read_outputs("runtime", node) for node in nodes}
+
+
+def _runtime_wanted(values: list[str]) -> dict[str, Any]:
+    made = {"text": "|".join(values), "record": {v: [v] for v in values}, "texts": list(values)}
+    wanted: dict[str, Any] = {"take": made, "gather": {"texts": list(values), "records": [{"v": v} for v in values]}}
+    wanted.update({f"each[{i}]": {"out": v} for i, v in enumerate(values)})
+    wanted.update({f"each-rec[{i}]": {"out": {"v": v}} for i, v in enumerate(values)})
+    return wanted
+
+
+def test_nasty_strings_made_at_run_time_reach_downstream_tasks_unchanged(tmp_path: Path) -> None:
+    values = [*NASTY, "[1]", "${HOME}$", "{\"a\": 1}"]
+    assert _run_runtime(values, tmp_path) == _runtime_wanted(values)
+
+
+@_SLOW
+@given(values=st.lists(user_strings, min_size=1, max_size=3, unique=True))
+def test_any_string_made_at_run_time_reaches_downstream_tasks_unchanged(values: list[str],
+                                                                        tmp_path_factory: pytest.TempPathFactory) -> None:
+    assert _run_runtime(values, tmp_path_factory.mktemp("run")) == _runtime_wanted(values)

@@ -11,6 +11,8 @@ Argo's second substitution pass nor the kubelet's `$(VAR)` expansion changes it 
 - a workflow input read whole: an escaping `{{=...}}` tag right in the container arguments (a
   DAG-task argument instead when the task is memoized, so its key sees the value);
 - a literal, an upstream output or the loop item read whole: a DAG-task argument (`--input`);
+  exec writes outputs and decided items already escaped (`--outputs-escape kubernetes`), so an
+  output's plain tag carries a run-time string safely;
 - anything else (a path into a value, an interpolation): the payload keeps the expression and
   `tether exec` evaluates it over `--value` references (or the store).
 `when` is rendered for govaluate where that is exact (argo_when); otherwise, and for a `foreach`
@@ -34,7 +36,7 @@ from ..core.task_codec import encode_task, item_type
 from ..core.types import Type, list_of
 from ..core.values import encode_text
 from . import Manifest, Profile, resolve_images
-from .argo_escape import LBRACE_ENTRY, escape_literal, workflow_input
+from .argo_escape import LBRACE_ENTRY, OUTPUTS_ESCAPE, escape_literal, workflow_input
 from .argo_profile import ArgoProfile, spot_scheduling
 from .argo_retry import RETRY_EXPRESSION, retry_strategy
 from .argo_when import render_when
@@ -50,6 +52,7 @@ MAX_MANIFEST_BYTES = 1 << 20  # etcd keeps each object whole; its request limit 
 MAX_PARAMETER_BYTES = 256 << 10  # a literal beyond this travels in the (compressed) payload
 DECIDE_RETRIES = 3  # a decide pod may be deleted or its node shut down like any other
 
+_RAW_KINDS = frozenset({"str", "file", "dir"})  # engine text is the raw text (core.values)
 _KINDS = {"workflow": "Workflow", "template": "WorkflowTemplate", "cron": "CronWorkflow"}
 
 
@@ -163,6 +166,8 @@ class _Compiler:
             ref = output.value
             if not (isinstance(ref, Ref) and ref.root == "tasks" and not ref.path and ref.task in self.tasks):
                 continue  # not an Argo parameter; the run store has every output anyway
+            # Argo shows the text exec wrote: a string holding `$` or `{` appears escaped
+            # (`--outputs-escape`); the run store keeps the value itself (`tether outputs`).
             value_from: dict[str, Any] = {"parameter": f"{{{{tasks.{ref.task}.outputs.parameters.{ref.name}}}}}"}
             if ref.task in self.skippable:
                 value_from["default"] = "null"
@@ -289,9 +294,17 @@ class _Compiler:
         if ref.root == "inputs":
             return workflow_input(ref.name or "")
         if ref.root == "tasks":
-            # Not escaped: the tag costs 55 bytes a DAG task against the escaping tag's 130 (a
-            # chain's bytes per task is issue 8's size goal), and the value is tether's own output,
-            # not a user string; a run-time string holding `{{` or `$` is the README's known limit.
+            up = self.tasks.get(ref.task or "")
+            output = up.output(ref.name or "") if up is not None else None
+            if up is not None and up.foreach is not None and output is not None and output.type.kind in _RAW_KINDS:
+                # A fan-out's strings are read from the store: Argo's aggregate parses each
+                # child's text as JSON and keeps lists and maps as such when all of them are
+                # (`tryJSONUnmarshal`, workflow/controller/operator.go), so strings that all look
+                # like `[...]` would come back as lists, their text lost.
+                return None
+            # The plain tag: exec wrote the output file escaped (`--outputs-escape kubernetes`,
+            # argo_escape), which costs nothing per DAG task, where an escaping tag costs 130 bytes
+            # against 55 (a chain's bytes per task is issue 8's size goal).
             return self._argo_ref(ref)
         return None
 
@@ -299,7 +312,8 @@ class _Compiler:
         """`{{item.v}}` when Argo substitutes the item as its engine text: any item from a literal
         list without strings that JSON escapes, a non-string item from `withParam` (Argo formats
         a map's member with `Item.String()`, JSON with a string's quotes stripped and its
-        escapes kept: pkg/apis/workflow/v1alpha1/item.go, `processItem` in operator.go)."""
+        escapes kept: pkg/apis/workflow/v1alpha1/item.go, `processItem` in operator.go). The
+        decide step writes the strings inside such an item escaped (`--outputs-escape`)."""
         type_ = item_type(task, self.wf)
         if item_safe:
             items = self._literal_items(task) or []
@@ -397,7 +411,8 @@ class _Compiler:
             if value.root == "inputs":  # a memoized task's key must see it: a template input
                 return ("param" if task.cache is not None else "direct"), self._value_tag(value)
             if value.root == "tasks":
-                return "param", self._value_tag(value)
+                tag = self._value_tag(value)
+                return ("param", tag) if tag is not None else ("complex", None)
             tag = self._item_tag(task, item_safe)
             return ("param", tag) if tag is not None else ("complex", None)
         return "complex", None
@@ -430,7 +445,7 @@ class _Compiler:
                 args += ["--input", f"{pname}={{{{inputs.parameters.{pname}}}}}"]
         args += direct
         if task.outputs:
-            args += ["--outputs-dir", OUTPUTS_DIR]
+            args += ["--outputs-dir", OUTPUTS_DIR, *OUTPUTS_ESCAPE]
         template: dict[str, Any] = {"name": name}
         if declared:
             template["inputs"] = {"parameters": [{"name": p} for p in declared]}
@@ -512,6 +527,8 @@ class _Compiler:
                     continue
                 seen.add(key)
                 tag = self._value_tag(whole)
+                if tag is None:
+                    continue  # exec reads it from the store
                 if ref.root == "inputs":
                     direct += ["--value", f"{key}={tag}"]
                 else:
@@ -524,7 +541,7 @@ class _Compiler:
         # inputs are left to the engine unless each comes as --input (a decide step passes none).
         payload = encode_task(evolve(task, after=()), self.wf, with_bindings=True)
         args = self._exec_args(task.name, payload, True) + direct
-        args += ["--decide", "--outputs-dir", OUTPUTS_DIR]
+        args += ["--decide", "--outputs-dir", OUTPUTS_DIR, *OUTPUTS_ESCAPE]
         outputs = [{"name": o, "valueFrom": {"path": f"{OUTPUTS_DIR}/{o}"}} for o in ("when", "items")]
         template: dict[str, Any] = {"name": template_name}
         if declared:

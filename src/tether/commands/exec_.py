@@ -2,7 +2,7 @@
 
     tether exec --store URI --run RUN_ID --node NODE_ID [--attempt N | --retries N]
                 [--task PAYLOAD] [--input NAME=TEXT]... [--value REF=TEXT]...
-                [--outputs-dir DIR] [--decide]
+                [--outputs-dir DIR [--outputs-escape kubernetes]] [--decide]
 
 Local mode (no --task): the task and the run's parameters come from the run record `tether run`
 wrote to the store.
@@ -15,6 +15,11 @@ Cluster mode (--task PAYLOAD, what Argo and AWS Batch run; nothing prepared befo
                        `tasks.a.outputs.x`, `item`), in engine text; refs not given come from the
                        store (upstream outputs, a fan-out's items) or the input's default
   --outputs-dir DIR    also write each output to DIR/<name> as engine text (Argo output parameters)
+  --outputs-escape kubernetes
+                       write those files (and the strings inside --decide's items) escaped for
+                       container args: `$` as `$$`, `{` as `$(TETHER_LBRACE)`, for an engine that
+                       substitutes them into a pod's args, where the kubelet's expansion (with
+                       TETHER_LBRACE={ in the env) restores them, and Argo finds no `{{` in them
   --decide             only decide the task (NODE_ID is the task name): write DIR/when ("true" or
                        "false"), DIR/items (JSON list of {"i": index, "v": item}) and DIR/count
                        (nodes to run: 0 when skipped, the item count, or 1), record the verdict
@@ -76,6 +81,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=_pair, action="append", default=[], metavar="NAME=TEXT", help="a task input's value in engine text (cluster mode)")
     parser.add_argument("--value", type=_pair, action="append", default=[], metavar="REF=TEXT", help="a reference's value in engine text (cluster mode)")
     parser.add_argument("--outputs-dir", metavar="DIR", help="also write each output to DIR/<name> in engine text")
+    parser.add_argument(
+        "--outputs-escape",
+        choices=("kubernetes",),
+        help="write the --outputs-dir files escaped for a container's args (cluster mode)",
+    )
     parser.add_argument("--decide", action="store_true", help="only evaluate `when` and `foreach`; write DIR/when, DIR/items, DIR/count")
 
 
@@ -105,12 +115,13 @@ def run(args: argparse.Namespace) -> int:
                 values=tuple(args.value),
                 outputs_dir=args.outputs_dir,
                 decide=args.decide,
+                outputs_escape=args.outputs_escape,
             )
         )
-    if args.input or args.value or args.decide:
+    if args.input or args.value or args.decide or args.outputs_escape:
         import sys
 
-        print("tether exec: error: --input, --value and --decide need --task PAYLOAD (cluster mode)", file=sys.stderr)
+        print("tether exec: error: --input, --value, --decide and --outputs-escape need --task PAYLOAD (cluster mode)", file=sys.stderr)
         return 2
     from ..runtime.entry import exec_command
 

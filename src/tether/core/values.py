@@ -14,6 +14,9 @@ text is exactly "null" cannot travel in an optional string, which is the price o
 Argo's aggregated outputs of a fan-out (`{{tasks.t.outputs.parameters.y}}` over `withParam`)
 are a JSON list of the items' parameter texts, so a list whose elements arrive as strings while
 their type is not a string type is decoded element by element as engine text too.
+
+Where the text lands in a Kubernetes container's args (Argo), it is also escaped for the kubelet
+(`escape_for_kubernetes`, `encode_for_kubernetes`), whose `$(VAR)` expansion restores it exactly.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from typing import Any
 from .types import Type
 
 _RAW_KINDS = frozenset({"str", "file", "dir"})
+
+LBRACE_ENV = "TETHER_LBRACE"
+"""The container env variable defined as `{` wherever escaped text reaches args."""
+_LBRACE_VAR = f"$({LBRACE_ENV})"
 
 
 class ValueTextError(ValueError):
@@ -47,6 +54,39 @@ def encode_text(value: Any, type_: Type | None) -> str:
         raise ValueTextError(f"{value!r} has no JSON form (NaN and infinities are not values)") from None
     except TypeError as exc:
         raise ValueTextError(f"not a JSON value: {exc}") from None
+
+
+def escape_for_kubernetes(text: str) -> str:
+    """`text` as written in container args so the process gets `text`, and Argo sees no `{{`.
+
+    The kubelet expands `$(VAR)` and reduces `$$` to `$` in args, in one pass (the Container
+    API's `args`: https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#entrypoint),
+    so `$` -> `$$` and `{` -> `$(TETHER_LBRACE)` (defined as `{` in the container) is undone
+    exactly, and no `{` is left for Argo to read as a tag when it scans the text again.
+    """
+    return text.replace("$", "$$").replace("{", _LBRACE_VAR)
+
+
+def encode_for_kubernetes(value: Any, type_: Type | None) -> str:
+    """`encode_text`, escaped for container args: raw text whole, JSON in each string (keys too).
+
+    JSON keeps its structure, so Argo still reads a list or a map as one when it aggregates a
+    fan-out's outputs (`tryJSONUnmarshal`, workflow/controller/operator.go); its own `{` is always
+    followed by `"` or `}`, never `{`, and it holds no `$` outside strings.
+    """
+    if is_raw(type_, value):
+        return escape_for_kubernetes(str(value))
+    return encode_text(_escape_strings(value), type_)
+
+
+def _escape_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_for_kubernetes(value)
+    if isinstance(value, (list, tuple)):
+        return [_escape_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {escape_for_kubernetes(str(k)): _escape_strings(v) for k, v in value.items()}
+    return value
 
 
 def decode_text(text: str, type_: Type | None) -> Any:
@@ -88,4 +128,4 @@ def _clip(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["ValueTextError", "decode_text", "encode_text", "is_raw"]
+__all__ = ["LBRACE_ENV", "ValueTextError", "decode_text", "encode_for_kubernetes", "encode_text", "escape_for_kubernetes", "is_raw"]

@@ -30,7 +30,7 @@ from ..core.expr import ExprSyntaxError, Ref, parse_expr, unparse_ref
 from ..core.graph import data_upstream, node_id, parse_node_id, skipping_upstream
 from ..core.placeholders import evolve
 from ..core.task_codec import PayloadError, TaskPayload, decode_task
-from ..core.values import ValueTextError, decode_text, encode_text
+from ..core.values import ValueTextError, decode_text, encode_for_kubernetes, encode_text
 from .inputs import InputError, ValueResolver, check_value, coerce
 from .outcome import EXIT_FATAL, EXIT_SUCCESS, EXIT_USAGE
 
@@ -61,6 +61,12 @@ class ClusterRequest:
     values: tuple[tuple[str, str], ...] = ()
     outputs_dir: str | None = None
     decide: bool = False
+    outputs_escape: str | None = None  # one of OUTPUTS_ESCAPES: how the files in outputs_dir are escaped
+
+
+OUTPUTS_ESCAPES = ("kubernetes",)
+"""`--outputs-escape` modes. `kubernetes`: each value as it must be written in container args
+(core.values.encode_for_kubernetes), for an engine (Argo) that places it there as text."""
 
 
 # ---------------------------------------------------------------------------- engine files
@@ -80,17 +86,28 @@ def _write_file(directory: str, name: str, text: str) -> None:
         raise
 
 
-def write_output_files(directory: str, task: "Task", outputs: Mapping[str, Any]) -> None:
-    """Each declared output as DIR/<name> in engine text (what Argo reads as output parameters)."""
+def write_output_files(directory: str, task: "Task", outputs: Mapping[str, Any], escape: str | None = None) -> None:
+    """Each declared output as DIR/<name> in engine text (what Argo reads as output parameters),
+    escaped for container args with `escape="kubernetes"`: the engine substitutes the text into
+    a downstream pod's args, where the kubelet's expansion restores it (core.values)."""
+    encode = encode_for_kubernetes if escape == "kubernetes" else encode_text
     for output in task.outputs:
-        _write_file(directory, output.name, encode_text(outputs.get(output.name), output.type))
+        _write_file(directory, output.name, encode(outputs.get(output.name), output.type))
 
 
-def write_decision_files(directory: str, when: bool, items: list[Any] | None) -> None:
-    """DIR/when ("true"/"false"), DIR/items ([{"i": i, "v": item}]), DIR/count (nodes to run)."""
+def write_decision_files(directory: str, when: bool, items: list[Any] | None, escape: str | None = None) -> None:
+    """DIR/when ("true"/"false"), DIR/items ([{"i": i, "v": item}]), DIR/count (nodes to run).
+
+    `items` stays a JSON list (Argo's withParam parses it); with `escape="kubernetes"` each
+    string inside an item (map keys too) is escaped for container args, because Argo writes a
+    list or map item's JSON as `{{item.v}}` into the DAG task and from there into the pod's args
+    (`processItem`, https://github.com/argoproj/argo-workflows/blob/main/workflow/controller/operator.go).
+    A string item is never read that way (the backend leaves it to the store): escaping it too
+    only keeps `{{` out of the node names Argo makes from items.
+    """
     listed = [{"i": i, "v": v} for i, v in enumerate(items or [])] if when else []
     count = 0 if not when else (len(items) if items is not None else 1)
-    _write_file(directory, "items", encode_text(listed, None))
+    _write_file(directory, "items", encode_for_kubernetes(listed, None) if escape == "kubernetes" else encode_text(listed, None))
     _write_file(directory, "count", str(count))
     _write_file(directory, "when", "true" if when else "false")
 
@@ -249,7 +266,12 @@ def exec_cluster(request: ClusterRequest) -> int:
     if request.decide:
         from .decide import decide
 
-        return decide(store, request.run_id, task, values, request.outputs_dir)
+        code = decide(store, request.run_id, task, values, request.outputs_dir)
+        decision = values.decisions.get(task.name)
+        if code == EXIT_SUCCESS and request.outputs_escape and request.outputs_dir and decision is not None:
+            # decide() writes the files unescaped; rewrite them in the requested form.
+            write_decision_files(request.outputs_dir, bool(decision["when"]), decision.get("items"), request.outputs_escape)
+        return code
     from .decide import verdict
 
     try:
@@ -274,7 +296,8 @@ def _run(store: "RunStore", request: ClusterRequest, payload: TaskPayload, index
         return _usage(str(exc))
     if number < 1:
         return _usage(f"attempt numbers start at 1, got {number}")
-    return _Attempt(store, values, request.run_id, node, payload.task, index, number, (), given_inputs, request.outputs_dir).run()
+    return _Attempt(store, values, request.run_id, node, payload.task, index, number, (), given_inputs, request.outputs_dir,
+                    outputs_escape=request.outputs_escape).run()
 
 
 def skipped_upstream(store: "RunStore", run_id: str, task: "Task", given: Mapping[str, Any]) -> list[str]:

@@ -197,6 +197,7 @@ class _Attempt:
         given: Mapping[str, Any] | None = None,
         outputs_dir: str | None = None,
         withheld: frozenset[str] = frozenset(),
+        outputs_escape: str | None = None,
     ):
         self.store = store
         self.withheld = withheld  # other tasks' secret variables, removed while this one runs
@@ -204,6 +205,7 @@ class _Attempt:
         self.code_paths = code_paths
         self.given = given  # input values the engine passed (--input), decoded
         self.outputs_dir = outputs_dir  # also write each output here as engine text (--outputs-dir)
+        self.outputs_escape = outputs_escape  # how those files are escaped (--outputs-escape)
         self.run_id = run_id
         self.node_id = node_id
         self.task = task
@@ -220,7 +222,7 @@ class _Attempt:
             if self.outputs_dir is not None:  # the engine retried a pod that died after finishing
                 from .cluster import write_output_files
 
-                write_output_files(self.outputs_dir, self.task, done)
+                write_output_files(self.outputs_dir, self.task, done, self.outputs_escape)
             print(f"tether: {self.node_id} already succeeded in run {self.run_id}; nothing to do", file=sys.stderr)
             return EXIT_SUCCESS
         with self.interruption.installed():
@@ -339,7 +341,7 @@ class _Attempt:
             from .cluster import write_output_files
 
             try:
-                write_output_files(self.outputs_dir, self.task, outputs)
+                write_output_files(self.outputs_dir, self.task, outputs, self.outputs_escape)
             except (OSError, ValueError) as exc:
                 return self._fatal(f"cannot write the outputs to {self.outputs_dir}: {exc}")
         self.store.write_outputs(self.run_id, self.node_id, outputs)
