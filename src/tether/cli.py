@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the arguments of the one subcommand `argv` names (all of them when
+    `argv` is None). Only that command's module is imported: `tether exec` in a pod and
+    `tether compile` in CI pay for no other command's imports."""
     parser = argparse.ArgumentParser(
         prog="tether",
         description="Compile one workflow spec to Argo, AWS Batch or a local run, "
@@ -33,12 +36,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_LazyVersion, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _command_named(argv)
     for name, (module, help_text) in COMMANDS.items():
+        if argv is not None and name != chosen:
+            sub.add_parser(name, help=help_text).set_defaults(_module=module)
+            continue
         command = importlib.import_module(f"tether.commands.{module}")
         sub_parser = sub.add_parser(name, help=help_text, description=command.__doc__)
         command.add_arguments(sub_parser)
         sub_parser.set_defaults(_module=module)
     return parser
+
+
+def _command_named(argv: Sequence[str] | None) -> str | None:
+    """The subcommand in `argv`: its first word that is not an option."""
+    for word in argv or ():
+        if not word.startswith("-"):
+            return word
+    return None
 
 
 class _LazyVersion(argparse.Action):
@@ -59,8 +74,9 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     if not getattr(args, "_module", None):
         parser.print_help()
         return 2

@@ -22,6 +22,7 @@ Style (one style, chosen for diffs in GitOps repositories):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 __all__ = ["dump", "dump_all"]
@@ -61,9 +62,21 @@ _DATE_PREFIX = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?![0-9])")
 # U+0085/U+2028/U+2029 (YAML 1.2 reads them as text: ambiguous, so escape them) and the BOM,
 # which libyaml refuses inside a document (IS_PRINTABLE in
 # https://github.com/yaml/libyaml/blob/master/src/yaml_private.h).
-_NEEDS_DOUBLE = re.compile(
-    "[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
+_NEEDS_DOUBLE_PATTERN = "[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+_NEEDS_DOUBLE_ASCII = re.compile("[^\x20-\x7e]")
+"""The same test for ASCII text, which is nearly all of it: the full class above takes ~9 ms to
+compile, so it is compiled only when a string outside ASCII comes along."""
+
+
+def _needs_double(text: str) -> bool:
+    if text.isascii():
+        return _NEEDS_DOUBLE_ASCII.search(text) is not None
+    return _full_needs_double().search(text) is not None
+
+
+@lru_cache(maxsize=1)
+def _full_needs_double() -> re.Pattern[str]:
+    return re.compile(_NEEDS_DOUBLE_PATTERN)
 _DOUBLE_ESCAPE = re.compile(
     "[\\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]"
 )
@@ -129,7 +142,7 @@ def _flow_scalar(text: str) -> str:
     """Plain, single- or double-quoted rendering (single line, any position)."""
     if _is_plain_safe(text):
         return text
-    if _NEEDS_DOUBLE.search(text):
+    if _needs_double(text):
         return _double_quoted(text)
     return "'" + text.replace("'", "''") + "'"
 
@@ -143,7 +156,7 @@ def _literal_lines(text: str) -> tuple[str, list[str]] | None:
     """
     if text[0] == "\n" or _TRAILING_BLANK.search(text):
         return None
-    if _NEEDS_DOUBLE.search(text.replace("\n", " ").replace("\t", " ")):
+    if _needs_double(text.replace("\n", " ").replace("\t", " ")):
         return None
     # libyaml (and go-yaml, its port) refuses a tab where it detects the indentation, so a first
     # line starting with a tab gets an explicit indicator too (yaml_parser_scan_block_scalar_breaks

@@ -226,7 +226,7 @@ class Annotations:
         return self.types[id(node)]
 
     def _tether_type(self, node: ast.expr) -> Type | None:
-        from .python.interface import UnsupportedAnnotation, tether_type
+        from .python.annotations import UnsupportedAnnotation, tether_type
 
         try:
             return tether_type(self._object(node, 0))
