@@ -247,3 +247,25 @@ def test_a_manifest_over_1_mib_names_its_cause_and_can_be_let_through(tmp_path: 
     lenient = Diagnostics(unsupported_level=Severity.WARNING)  # --unsupported=warn
     backend.compile(workflow, PROFILE, lenient)
     assert [d.code for d in lenient] == ["E430"] and not lenient.has_errors
+
+
+def test_without_a_store_compile_works_warns_and_the_pods_refuse_to_guess(tmp_path: Path) -> None:
+    """No profile store: the manifest still compiles (every target works with no profile), with
+    a warning, and passes no --store, so each pod must get TETHER_STORE from its environment;
+    `tether exec` refuses a cluster attempt that has neither, rather than keep its checkpoints
+    on a disk that dies with the pod."""
+    doc, diags = compile_doc(str(EXAMPLES / "checkpointing.yaml"), Profile(image="ghcr.io/acme/tether:1.0"))
+    assert [(d.code, d.severity.name) for d in diags.items] == [("E420", "WARNING")]
+    (template,) = [t for t in doc["spec"]["templates"] if "container" in t]
+    args = template["container"]["args"]
+    assert "--store" not in args
+    payload = args[args.index("--task") + 1]
+    env = {k: v for k, v in os.environ.items() if k != "TETHER_STORE"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tether", "exec", "--run", "r1", "--node", "use-checkpoint", "--attempt", "1",
+         "--task", payload, "--input", "n_iterations=3"],
+        env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "a cluster attempt needs its run store: pass --store URI or set TETHER_STORE" in done.stderr
+    assert not (tmp_path / ".tether").exists()

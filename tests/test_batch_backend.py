@@ -176,9 +176,10 @@ def test_resources_are_strings_in_batch_units(tmp_path: Path) -> None:
         {"type": "GPU", "value": "2"}, {"type": "MEMORY", "value": "1024"}, {"type": "VCPU", "value": "2"}]
 
 
-def test_no_store_is_an_error(tmp_path: Path) -> None:
-    _, diags = compile_spec(_spec(tmp_path, _task("a")), store="")
-    assert [d.code for d in diags] == ["E420"]
+def test_no_store_is_a_warning_and_the_jobs_take_it_from_their_environment(tmp_path: Path) -> None:
+    plan, diags = compile_spec(_spec(tmp_path, _task("a")), store="")
+    assert [(d.code, d.severity.name) for d in diags] == [("E420", "WARNING")]
+    assert "--store" not in _def(plan, "a")["containerProperties"]["command"]
 
 
 def test_bind_plan_sets_run_inputs_and_array_sizes() -> None:

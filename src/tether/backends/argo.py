@@ -64,6 +64,12 @@ class ArgoBackend:
 
     def compile(self, workflow: Workflow, profile: Profile, diagnostics: Diagnostics) -> list[Manifest]:
         workflow = resolve_images(workflow, profile, diagnostics)
+        if not profile.store:
+            diagnostics.warning(
+                "E420", "no run store in the profile: every pod must get TETHER_STORE from its environment "
+                "(tether exec refuses to run a cluster attempt without one)", workflow.span,
+                "set `store: s3://BUCKET/PREFIX` in the profile (--profile FILE), or TETHER_STORE in the image",
+            )
         settings = profile.target if isinstance(profile.target, ArgoProfile) else ArgoProfile()
         return [_Compiler(workflow, profile, settings, diagnostics).manifest()]
 

@@ -93,12 +93,12 @@ def build_plan(workflow: Workflow, profile: Profile, diagnostics: Diagnostics) -
     """The plan for `workflow`; what Batch cannot express goes to `diagnostics`."""
     target = profile.target if isinstance(profile.target, BatchProfile) else BatchProfile()
     store = profile.store
-    if not store:
-        diagnostics.error(
-            "E420", "the batch target needs a run store every job can reach", workflow.span,
-            "set `store: s3://BUCKET/PREFIX` in the profile (--profile FILE)",
+    if not store:  # as for Argo: compile works; every job must then get TETHER_STORE from its image
+        diagnostics.warning(
+            "E420", "no run store in the profile: every job must get TETHER_STORE from its environment "
+            "(tether exec refuses to run a cluster attempt without one)", workflow.span,
+            "set `store: s3://BUCKET/PREFIX` in the profile (--profile FILE), or TETHER_STORE in the image",
         )
-        store = "s3://unset"
     workflow = resolve_images(workflow, profile, diagnostics)
     builder = _PlanBuilder(workflow, target, store, diagnostics)
     for task in topological_order(workflow.tasks):
@@ -126,7 +126,7 @@ def content_addressed(prefix: str, body: dict[str, Any]) -> str:
 class _PlanBuilder:
     """Accumulates definitions and submissions, task by task in topological order."""
 
-    def __init__(self, workflow: Workflow, target: BatchProfile, store: str, diagnostics: Diagnostics) -> None:
+    def __init__(self, workflow: Workflow, target: BatchProfile, store: str | None, diagnostics: Diagnostics) -> None:
         self.workflow = workflow
         self.target = target
         self.store = store
@@ -242,7 +242,7 @@ class _PlanBuilder:
     def _definition(self, task: Task) -> dict[str, Any]:
         read = sorted({r.name for e in task.expressions() for r in refs(e) if r.root == "inputs" and r.name})
         command = [
-            *self.target.command, "exec", "--store", self.store,
+            *self.target.command, "exec", *(["--store", self.store] if self.store else []),
             "--run", f"Ref::{RUN_ID_PARAM}", "--node", f"Ref::{NODE_PARAM}",
             "--task", encode_task(task, self.workflow),
         ]

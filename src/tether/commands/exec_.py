@@ -90,7 +90,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import InvalidRunId, check_run_id, resolve_store_uri
+    import os
+
+    from ..runtime.store import STORE_ENV, InvalidRunId, check_run_id, resolve_store_uri
 
     try:
         check_run_id(args.run)
@@ -99,6 +101,15 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"tether exec: error: --run: {exc}", file=sys.stderr)
         return 2  # a usage error: nothing recorded
+    if args.task is not None and not (args.store or os.environ.get(STORE_ENV)):
+        import sys
+
+        print(
+            "tether exec: error: a cluster attempt needs its run store: pass --store URI or set "
+            f"{STORE_ENV} (a pod's local .tether would lose its checkpoints with the pod)",
+            file=sys.stderr,
+        )
+        return 2
     store_uri = resolve_store_uri(args.store)
     if args.task is not None:
         from ..runtime.cluster import ClusterRequest, exec_cluster
