@@ -136,6 +136,9 @@ def test_sigkill_of_the_whole_run_then_resume_completes_a_retries_0_task(where: 
     assert result["outputs"] == {"result": 5, "resumed_from": 1}  # from the killed attempt's checkpoint
     train = result["nodes"]["train"]["attempts"]
     assert [(a["number"], a["outcome"]) for a in train] == [(1, "cancelled"), (2, "success")]
+    # The killed attempt's log was never abandoned: on an object store it waited in the local
+    # spool, and the resume uploaded it.
+    assert store.read_log("k1", "train", 1) is not None
 
     again = _finish(where.resume(tether_cmd, "k1"))  # a released lease is no takeover
     assert again[0] == 0 and "took over" not in again[2]

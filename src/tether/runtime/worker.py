@@ -25,7 +25,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import traceback
 from contextlib import contextmanager
@@ -113,15 +112,14 @@ class Attempt:
         """
         from .task_env import declared_secret_values, redact_file
 
-        try:
-            if self.secret_task is not None:
-                redact_file(self.log_file, declared_secret_values(self.secret_task))
-            if self.upload_log:
-                with open(self.log_file, "rb") as handle:
-                    store.write_log(run_id, self.node_id, self.number, handle.read())
-        finally:
-            if self.upload_log:
-                os.unlink(self.log_file)
+        if self.secret_task is not None:
+            redact_file(self.log_file, declared_secret_values(self.secret_task))
+        if self.upload_log:
+            # Spooled at a fixed place (store.log_spool_path): deleted only once it is in the
+            # store, so a failed upload is retried by the next `--resume` (upload_spooled_logs).
+            with open(self.log_file, "rb") as handle:
+                store.write_log(run_id, self.node_id, self.number, handle.read())
+            os.unlink(self.log_file)
 
 
 def fork_available() -> bool:
@@ -150,8 +148,8 @@ def _log_target(store: RunStore, run_id: str, node_id: str, number: int) -> tupl
         path = store.log_path(run_id, node_id, number)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return path, False
-    fd, path = tempfile.mkstemp(prefix="tether-attempt-", suffix=".log")
-    os.close(fd)
+    path = store.log_spool_path(run_id, node_id, number)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     return path, True
 
 
