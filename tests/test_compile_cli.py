@@ -101,7 +101,7 @@ def test_a_section_for_a_target_without_settings_is_located(work: Path, tether_e
     "args, message",
     [
         (["one.yaml", "--check"], "tether compile: --check needs -o DIR (the directory to compare)\n"),
-        (["one.yaml", "-O", "novalue"], "tether compile: option 'novalue' is not KEY=VALUE\n"),
+        (["one.yaml", "-O", "novalue"], "tether compile: -O 'novalue' is not KEY=VALUE\n"),
         (["one.yaml", "--profile", "absent.yaml"], None),
     ],
 )

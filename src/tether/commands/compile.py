@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.check and not args.output:
         print("tether compile: --check needs -o DIR (the directory to compare)", file=sys.stderr)
         return EXIT_USAGE
-    options = _parse_options(args.option)
+    options = parse_pairs(args.option, "compile", "-O")
     if options is None:
         return EXIT_USAGE
     if args.kind:
@@ -247,12 +247,13 @@ def _no_collisions(compiled: list[_Compiled]) -> bool:
     return ok
 
 
-def _parse_options(pairs: list[str]) -> dict[str, str] | None:
+def parse_pairs(pairs: list[str], command: str, flag: str) -> dict[str, str] | None:
+    """`KEY=VALUE` arguments (`-O`, `-p`) as a dict; None, with a message, when one is malformed."""
     options: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            print(f"tether compile: option '{pair}' is not KEY=VALUE", file=sys.stderr)
+            print(f"tether {command}: {flag} {pair!r} is not KEY=VALUE", file=sys.stderr)
             return None
         options[key] = value
     return options

@@ -10,22 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .run_args import add_store_argument, valid_run_id
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("run_id", metavar="RUN_ID")
     parser.add_argument("node", nargs="?", metavar="NODE", help="a task name, or TASK[i] for a foreach item")
     parser.add_argument("--attempt", type=int, metavar="K", help="only attempt K (counting from 1)")
-    parser.add_argument("--store", metavar="URI", help="run store (default: $TETHER_STORE, else ./.tether)")
+    add_store_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import InvalidRunId, RunStore, StoreError, check_run_id, resolve_store_uri
+    from ..runtime.store import RunStore, StoreError, resolve_store_uri
 
-    try:
-        check_run_id(args.run_id)
-    except InvalidRunId as exc:
-        print(f"tether logs: {exc}", file=sys.stderr)
+    if not valid_run_id("logs", args.run_id):
         return 2
     try:
         store = RunStore(resolve_store_uri(args.store))

@@ -15,22 +15,25 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from .run_args import add_store_argument, valid_run_id
+
 if TYPE_CHECKING:
     from ..runtime.store import RunStore
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("run_id", metavar="RUN_ID")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--json", action="store_true", help="the report's data as JSON instead of HTML")
-    parser.add_argument("--store", metavar="URI", help="run store (default: $TETHER_STORE, else ./.tether)")
+    add_store_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime.store import RunStore, StoreError, resolve_store_uri
     from .graph import write_text
 
+    if not valid_run_id("report", args.run_id):
+        return 2
     try:
         store = RunStore(resolve_store_uri(args.store))
         text = render(store, args.run_id, as_json=args.json)

@@ -12,10 +12,11 @@ import argparse
 import json
 import sys
 
+from .run_args import add_store_argument
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--store", metavar="URI", help="run store (default: $TETHER_STORE, else ./.tether)")
+    add_store_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 

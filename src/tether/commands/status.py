@@ -14,21 +14,19 @@ import json
 import sys
 from typing import Any
 
+from .run_args import add_store_argument, valid_run_id
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("run_id", metavar="RUN_ID")
-    parser.add_argument("--store", metavar="URI", help="run store (default: $TETHER_STORE, else ./.tether)")
+    add_store_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import InvalidRunId, RunNotFound, RunStore, StoreError, check_run_id, resolve_store_uri
+    from ..runtime.store import RunNotFound, RunStore, StoreError, resolve_store_uri
 
-    try:
-        check_run_id(args.run_id)
-    except InvalidRunId as exc:
-        print(f"tether status: {exc}", file=sys.stderr)
+    if not valid_run_id("status", args.run_id):
         return 2
     try:
         store = RunStore(resolve_store_uri(args.store))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .check import EXIT_ERRORS, EXIT_OK
+from .compile import parse_pairs
 
 EXIT_USAGE = 2
 _LIVE = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED")
@@ -108,7 +109,7 @@ def _existing_job(client: Any, request: Mapping[str, Any], run_id: str) -> str |
 def run(args: argparse.Namespace) -> int:
     from ..backends.batch_plan import PlanBindError, bind_plan
 
-    values = _parse_pairs(args.param, "-p")
+    values = parse_pairs(args.param, "submit", "-p")
     if values is None:
         return EXIT_USAGE
     plan = _read_plan(Path(args.source)) if args.source.endswith(".json") else _compile(args)
@@ -173,7 +174,7 @@ def _compile(args: argparse.Namespace) -> dict[str, Any] | None:
     from .check import load_reporting, print_diagnostic_list, print_diagnostics, use_color
 
     color = use_color(sys.stderr)
-    options = _parse_pairs(args.option, "-O")
+    options = parse_pairs(args.option, "submit", "-O")
     if options is None:
         return None
     result = load_reporting(args.source, color)
@@ -198,14 +199,3 @@ def _read_profile(path: str | None, backend: Any, options: Mapping[str, str], di
     from ..backends.profile import load_profile
 
     return load_profile(path, backend.name, backend.profile_type, diags, options, sections=available_targets())
-
-
-def _parse_pairs(pairs: list[str], flag: str) -> dict[str, str] | None:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            print(f"tether submit: {flag} {pair!r} is not NAME=VALUE", file=sys.stderr)
-            return None
-        out[name] = value
-    return out

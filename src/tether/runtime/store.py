@@ -45,7 +45,6 @@ import os
 import re
 import secrets
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
     from ..core.ir import Workflow
     from .checkpoint import Checkpoint
 
+from .local_files import write_if_absent, write_replacing
 from .store_io import (  # noqa: F401  (SPOOL_ENV, STORE_RETRIES_ENV: part of this module's interface)
     OUTCOMES,
     SPOOL_ENV,
@@ -227,50 +227,6 @@ def _is_local(fs: "AbstractFileSystem") -> bool:
     return "file" in protocol or "local" in protocol
 
 
-def _atomic_write_local(path: str, data: bytes) -> None:
-    """Temp file in the same directory, fsync, rename, fsync the directory: all or nothing."""
-    from .atomic import fsync_dir  # the checkpoint module's; imported here to keep start-up light
-
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(directory)
-
-
-def _create_local(path: str, data: bytes) -> bool:
-    """Write `path` only if it does not exist: a whole temp file hard-linked into place."""
-    from .atomic import fsync_dir
-
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-    finally:
-        os.unlink(tmp)
-    fsync_dir(directory)
-    return True
-
-
 class RunStore:
     """One fsspec filesystem and a root path under which every run lives."""
 
@@ -340,7 +296,7 @@ class RunStore:
     def _write_json(self, path: str, value: Any) -> None:
         data = _dumps(value)
         if self._local:
-            self._io(f"write {self._shown(path)}", lambda: _atomic_write_local(path, data), writing=True)
+            self._io(f"write {self._shown(path)}", lambda: write_replacing(path, data), writing=True)
         else:
             self._io(f"write {self._shown(path)}", lambda: self.fs.pipe_file(path, data), writing=True)
 
@@ -350,7 +306,7 @@ class RunStore:
 
         def create() -> bool:
             if self._local:
-                return _create_local(path, data)
+                return write_if_absent(path, data)
             try:
                 self.fs.pipe_file(path, data, mode="create")
                 return True
@@ -430,7 +386,7 @@ class RunStore:
 
         def create() -> bool:
             if self._local:
-                return _create_local(path, data)
+                return write_if_absent(path, data)
             try:
                 self.fs.pipe_file(path, data, mode="create")
             except FileExistsError:
@@ -615,7 +571,7 @@ class RunStore:
     def write_log(self, run_id: str, node_id: str, attempt: int, data: bytes) -> None:
         path = self.log_path(run_id, node_id, attempt)
         if self._local:
-            self._io(f"write {self._shown(path)}", lambda: _atomic_write_local(path, data), writing=True)
+            self._io(f"write {self._shown(path)}", lambda: write_replacing(path, data), writing=True)
         else:
             self._io(f"write {self._shown(path)}", lambda: self.fs.pipe_file(path, data), writing=True)
 

@@ -1,0 +1,23 @@
+"""The arguments every command that reads a run shares (`logs`, `status`, `outputs`, `report`,
+`runs`): which store, which run, and the usage error for a run id tether never creates."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="URI", help="run store (default: $TETHER_STORE, else ./.tether)")
+
+
+def valid_run_id(command: str, run_id: str) -> bool:
+    """False, with the reason printed, for a run id outside the documented charset (exit 2)."""
+    from ..runtime.store import InvalidRunId, check_run_id
+
+    try:
+        check_run_id(run_id)
+    except InvalidRunId as exc:
+        print(f"tether {command}: {exc}", file=sys.stderr)
+        return False
+    return True
