@@ -80,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_module", None):
         parser.print_help()
         return 2
+    if args._module in _STORE_COMMANDS:
+        _quiet_background_io()
     command = importlib.import_module(f"tether.commands.{args._module}")
     try:
         return int(command.run(args) or 0)
@@ -88,6 +90,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+_STORE_COMMANDS = frozenset({"run", "exec_", "logs", "runs", "status", "outputs", "report", "submit"})
+"""The commands that open a run store (and so import fsspec, which imports logging anyway)."""
+
+
+def _quiet_background_io() -> None:
+    """Keep the event loop that s3fs runs in a background thread from printing tracebacks.
+
+    When an S3 endpoint goes away, aiohttp leaves tasks whose exceptions nobody retrieves, and
+    asyncio reports each through the `asyncio` logger at garbage collection. tether has already
+    reported the store failure as one line, so those tracebacks are noise to a user (they stay
+    visible with TETHER_DEBUG=1). A process-wide logging setting, so it is made here, at the CLI
+    entry point, never in a library call.
+    """
+    import os
+
+    if os.environ.get("TETHER_DEBUG"):
+        return
+    import logging
+
+    logging.getLogger("asyncio").addHandler(logging.NullHandler())
 
 
 if __name__ == "__main__":  # pragma: no cover
