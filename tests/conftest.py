@@ -8,6 +8,13 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import settings
+
+# No timed assertions: Hypothesis's per-example deadline is one, and a loaded machine (CI's two
+# cores under pytest-xdist) trips it for no fault of the code. Tests that need more examples
+# say so with their own @settings.
+settings.register_profile("tether", deadline=None)
+settings.load_profile("tether")
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
