@@ -95,6 +95,8 @@ _REF_TEXT = rf"(?:inputs\.{NAME}|tasks\.{NAME}\.outputs\.{NAME}|item)(?:\.{KEY}|
 _SIMPLE_REF = re.compile(rf"{BLANK}*({_REF_TEXT}){BLANK}*")
 _OPERAND = rf"({_REF_TEXT})|(-?[0-9]+(?:\.[0-9]+)?)|\"([^\"\\]*)\"|'([^'\\]*)'|(true|false|null)"
 _SIMPLE_COMPARISON = re.compile(rf"{BLANK}*(?:{_OPERAND}){BLANK}*({_COMP}){BLANK}*(?:{_OPERAND}){BLANK}*")
+_PLAIN_REF = re.compile(rf"{BLANK}*(tasks\.({NAME})\.outputs\.({NAME})|inputs\.({NAME})){BLANK}*")
+"""`tasks.TASK.outputs.NAME` or `inputs.NAME` with nothing after it (groups: whole, TASK, NAME, NAME)."""
 _STEP = re.compile(r"[^.\[\]]+|\[[0-9]+\]")
 _LITERAL_WORDS = {"true": True, "false": False, "null": None}
 
@@ -118,6 +120,11 @@ def _fast_operand(match: re.Match[str], first: int) -> Expr:
 
 def parse_simple(text: str) -> Expr | None:
     """Plain references and `operand OP operand` without lark; None for anything else."""
+    plain = _PLAIN_REF.fullmatch(text)  # most values: what `_fast_ref` makes of them, built directly
+    if plain is not None:
+        task, output, name = plain.group(2, 3, 4)
+        column = plain.start(1) + 1
+        return Ref("tasks", output, task, (), column) if name is None else Ref("inputs", name, None, (), column)
     simple = _SIMPLE_REF.fullmatch(text)
     if simple:
         return _fast_ref(simple.group(1), simple.start(1) + 1)

@@ -46,6 +46,12 @@ def parse_template(text: str) -> Expr:
     """
     if "${{" not in text:
         return Literal(text)
+    whole = _TEMPLATE.fullmatch(text)  # the usual value, `${{ e }}` alone: no pieces to build
+    if whole is not None:
+        try:
+            return parse_expr(whole.group(1))
+        except ExprSyntaxError as exc:
+            raise ExprSyntaxError(str(exc), whole.start(1) + exc.column, exc.hint) from None
     pieces = split_template(text)
     if any(isinstance(p, str) and "${{" in p for p in pieces):
         col = text.index("${{", text.index("${{") if not pieces or isinstance(pieces[0], str) else 0) + 1
