@@ -330,10 +330,11 @@ class _Reader(PolicyReader):
                 keys[key] = self.merge_default(mine, default)
         spans = _Spans(self, keys)
         fields: dict[str, Any] = {}
-        for key, field_name, read in _TASK_FIELDS:
-            item = keys.get(key)
-            if item is not None:
-                fields[field_name] = self.inherited(key, item, spans, read) if key in inherited else read(self, item, spans)
+        # The keys this task has, in _TASK_FIELDS order (a task sets a few of the sixteen).
+        for index in sorted([_TASK_FIELD_INDEX[key] for key in keys]):
+            key, field_name, read = _TASK_FIELDS[index]
+            item = keys[key]
+            fields[field_name] = self.inherited(key, item, spans, read) if key in inherited else read(self, item, spans)
         if "container" in fields:  # one image per task: the container's wins over task/defaults
             fields["container"], image = fields["container"]
             if image is not None:
@@ -638,6 +639,8 @@ _TASK_FIELDS: tuple[tuple[str, str, _FieldReader], ...] = (
     ("secrets", "secrets", lambda reader, entry, spans: reader.secrets(entry, spans.nodes)),
 )
 """Task key -> Task field and its reader, in the order a task is read (diagnostics follow it)."""
+_TASK_FIELD_INDEX = {key: index for index, (key, _, _) in enumerate(_TASK_FIELDS)}
+assert _TASK_FIELD_INDEX.keys() == set(TASK_KEYS)  # `task` reads every key a task may have
 
 
 # ---------------------------------------------------------------------------- helpers
