@@ -301,8 +301,8 @@ class _Compiler:
             return workflow_input(ref.name or "")
         if ref.root == "tasks":
             up = self.tasks.get(ref.task or "")
-            output = up.output(ref.name or "") if up is not None else None
-            if up is not None and up.foreach is not None and output is not None and output.type.kind in _RAW_KINDS:
+            output = up.output(ref.name or "") if up is not None and up.foreach is not None else None
+            if output is not None and output.type.kind in _RAW_KINDS:
                 # A fan-out's strings are read from the store: Argo's aggregate parses each
                 # child's text as JSON and keeps lists and maps as such when all of them are
                 # (`tryJSONUnmarshal`, workflow/controller/operator.go), so strings that all look
