@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Iterable, Mapping
 
-from ..core.cache_key import definition_key
 from ..core.diagnostics import Diagnostics, Span
 from ..core.expr import Expr, ListExpr, Literal, Ref, plain_value, refs, unparse_ref
 from ..core.graph import data_upstream
@@ -481,6 +480,8 @@ class _Compiler:
         # which Kubernetes caps at 253 characters (IsConfigMapKey,
         # https://github.com/kubernetes/apimachinery/blob/master/pkg/util/validation/validation.go):
         # 64 hex digits, '-', 64 hex digits is 129.
+        from ..core.cache_key import definition_key  # memoized tasks only: spares others hashlib's start-up
+
         digest = definition_key(task)
         # v4 names the ConfigMap only (LocalObjectReference); v3 requires a key (ConfigMapKeySelector):
         # pkg/apis/workflow/v1alpha1/workflow_types.go `Cache` in each release.
