@@ -266,12 +266,7 @@ def exec_cluster(request: ClusterRequest) -> int:
     if request.decide:
         from .decide import decide
 
-        code = decide(store, request.run_id, task, values, request.outputs_dir)
-        decision = values.decisions.get(task.name)
-        if code == EXIT_SUCCESS and request.outputs_escape and request.outputs_dir and decision is not None:
-            # decide() writes the files unescaped; rewrite them in the requested form.
-            write_decision_files(request.outputs_dir, bool(decision["when"]), decision.get("items"), request.outputs_escape)
-        return code
+        return decide(store, request.run_id, task, values, request.outputs_dir, request.outputs_escape)
     from .decide import verdict
 
     try:

@@ -55,7 +55,10 @@ def _record(
     return bool(decision["when"]), decision.get("items"), str(decision.get("reason", ""))
 
 
-def decide(store: "RunStore", run_id: str, task: "Task", values: "PayloadResolver", outputs_dir: str | None) -> int:
+def decide(
+    store: "RunStore", run_id: str, task: "Task", values: "PayloadResolver", outputs_dir: str | None,
+    escape: str | None = None,
+) -> int:
     """The body of `tether exec --decide`: verdict to the store and to OUTPUTS_DIR/{when,items,count}."""
     from .cluster import write_decision_files
 
@@ -67,7 +70,7 @@ def decide(store: "RunStore", run_id: str, task: "Task", values: "PayloadResolve
     except InputError as exc:
         print(f"tether: cannot decide {task.name}: {exc}", file=sys.stderr)
         return EXIT_FATAL
-    write_decision_files(outputs_dir, when, items)
+    write_decision_files(outputs_dir, when, items, escape)
     if not when:
         print(f"tether: {task.name} skipped: {reason}", file=sys.stderr)
     return EXIT_SUCCESS

@@ -302,21 +302,7 @@ class RunStore:
 
     def _create_json(self, path: str, value: Any) -> Any:
         """Create `path` with `value` unless it exists; return what the path holds afterwards."""
-        data = _dumps(value)
-
-        def create() -> bool:
-            if self._local:
-                return write_if_absent(path, data)
-            try:
-                self.fs.pipe_file(path, data, mode="create")
-                return True
-            except (FileExistsError, OSError) as exc:
-                # s3fs reports the 412 of If-None-Match as an OSError (EINVAL) in some versions.
-                if isinstance(exc, FileExistsError) or "PreconditionFailed" in str(exc) or "412" in str(exc):
-                    return False
-                raise
-
-        if self._io(f"create {self._shown(path)}", create, writing=True):
+        if self.create_new(path, value):
             return value
         existing = self._read_json(path)
         return value if existing is None else existing
@@ -379,8 +365,8 @@ class RunStore:
     def create_new(self, path: str, value: Any) -> bool:
         """Write the JSON record `path` only if nothing is there; False when something was.
 
-        The same conditional create as `_create_json` (O_EXCL link on disk, If-None-Match on
-        S3), answering whether *this* call created it, as a run record and a lease need.
+        A conditional create (O_EXCL link on disk, If-None-Match on S3) that answers whether
+        *this* call created it, as a run record and a lease need; `_create_json` builds on it.
         """
         data = _dumps(value)
 
