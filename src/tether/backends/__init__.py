@@ -125,6 +125,18 @@ def resolve_images(workflow: Workflow, profile: Profile, diagnostics: Diagnostic
     return evolve(workflow, tasks=tuple(tasks))
 
 
+def warn_without_store(workflow: Workflow, profile: Profile, diagnostics: Diagnostics, runner: str) -> None:
+    """E420 for a cluster target whose profile names no run store: it still compiles, and each
+    `runner` (pod, job) must then get TETHER_STORE from its environment; `tether exec` refuses a
+    cluster attempt with neither, so the omission cannot silently lose checkpoints."""
+    if not profile.store:
+        diagnostics.warning(
+            "E420", f"no run store in the profile: every {runner} must get TETHER_STORE from its environment "
+            "(tether exec refuses to run a cluster attempt without one)", workflow.span,
+            "set `store: s3://BUCKET/PREFIX` in the profile (--profile FILE), or TETHER_STORE in the image",
+        )
+
+
 def _entry_points() -> dict[str, Any]:
     from importlib.metadata import entry_points
 
@@ -155,4 +167,5 @@ __all__ = [
     "get_backend",
     "profile_type_of",
     "resolve_images",
+    "warn_without_store",
 ]

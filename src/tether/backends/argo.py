@@ -34,7 +34,7 @@ from ..core.placeholders import evolve
 from ..core.task_codec import encode_task, item_type
 from ..core.types import Type, list_of
 from ..core.values import encode_text
-from . import Manifest, Profile, resolve_images
+from . import Manifest, Profile, resolve_images, warn_without_store
 from .argo_escape import LBRACE_ENTRY, OUTPUTS_ESCAPE, escape_literal, workflow_input
 from .argo_profile import ArgoProfile, spot_scheduling
 from .argo_retry import RETRY_EXPRESSION, retry_strategy
@@ -63,12 +63,7 @@ class ArgoBackend:
 
     def compile(self, workflow: Workflow, profile: Profile, diagnostics: Diagnostics) -> list[Manifest]:
         workflow = resolve_images(workflow, profile, diagnostics)
-        if not profile.store:
-            diagnostics.warning(
-                "E420", "no run store in the profile: every pod must get TETHER_STORE from its environment "
-                "(tether exec refuses to run a cluster attempt without one)", workflow.span,
-                "set `store: s3://BUCKET/PREFIX` in the profile (--profile FILE), or TETHER_STORE in the image",
-            )
+        warn_without_store(workflow, profile, diagnostics, "pod")
         settings = profile.target if isinstance(profile.target, ArgoProfile) else ArgoProfile()
         return [_Compiler(workflow, profile, settings, diagnostics).manifest()]
 

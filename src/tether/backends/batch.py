@@ -34,7 +34,7 @@ from ..core.graph import foreach_known
 from ..core.ir import Task, Workflow, topological_order
 from ..core.task_codec import encode_task
 from ..core.values import encode_text
-from . import Manifest, resolve_images
+from . import Manifest, resolve_images, warn_without_store
 from .batch_profile import BatchProfile
 from .profile import Profile
 
@@ -93,12 +93,7 @@ def build_plan(workflow: Workflow, profile: Profile, diagnostics: Diagnostics) -
     """The plan for `workflow`; what Batch cannot express goes to `diagnostics`."""
     target = profile.target if isinstance(profile.target, BatchProfile) else BatchProfile()
     store = profile.store
-    if not store:  # as for Argo: compile works; every job must then get TETHER_STORE from its image
-        diagnostics.warning(
-            "E420", "no run store in the profile: every job must get TETHER_STORE from its environment "
-            "(tether exec refuses to run a cluster attempt without one)", workflow.span,
-            "set `store: s3://BUCKET/PREFIX` in the profile (--profile FILE), or TETHER_STORE in the image",
-        )
+    warn_without_store(workflow, profile, diagnostics, "job")
     workflow = resolve_images(workflow, profile, diagnostics)
     builder = _PlanBuilder(workflow, target, store, diagnostics)
     for task in topological_order(workflow.tasks):
