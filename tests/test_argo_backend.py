@@ -9,6 +9,7 @@ when CI is set).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,7 +101,7 @@ def _templates(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _template_of(doc: dict[str, Any], task: str) -> dict[str, Any]:
-    """The template the DAG task `task` runs (shared templates are named t1, t2, ...)."""
+    """The template the DAG task `task` runs (named after its definition: function or task)."""
     spec = doc["spec"].get("workflowSpec", doc["spec"])
     (entry,) = [t for t in spec["templates"][0]["dag"]["tasks"] if t["name"] == task]
     return _templates(doc)[entry["template"]]
@@ -164,12 +165,65 @@ def test_one_template_is_shared_by_every_task_of_a_chain(tmp_path: Path) -> None
         lines.append(f"    t{i}:\n      python: m:f\n      inputs: {{x: {value}}}\n      outputs: {{y: int}}\n")
     tasks = "".join(lines)
     doc, _ = compile_doc(write_spec(tmp_path, "  defaults: {image: img:1}\n  tasks:\n" + tasks))
-    assert sorted(_templates(doc)) == ["main", "t1"]
+    assert sorted(_templates(doc)) == ["f", "main"]  # named after the function, m:f
     dag = doc["spec"]["templates"][0]["dag"]["tasks"]
     # The node id is the DAG task's own name (`{{tasks.name}}` in the template): no parameter for it.
-    assert dag[5] == {"name": "t5", "template": "t1", "depends": "t4", "arguments": {"parameters": [
+    assert dag[5] == {"name": "t5", "template": "f", "depends": "t4", "arguments": {"parameters": [
         {"name": "x", "value": "{{tasks.t4.outputs.parameters.y}}"}]}}
-    assert "{{tasks.name}}" in _templates(doc)["t1"]["container"]["args"]
+    assert "{{tasks.name}}" in _templates(doc)["f"]["container"]["args"]
+
+
+def _chain_of(functions: list[tuple[str, str]]) -> str:
+    """tasks (name, module:function) in order, each reading the previous one's output."""
+    lines = []
+    for i, (name, function) in enumerate(functions):
+        value = "1" if i == 0 else '"${{ tasks.%s.outputs.y }}"' % functions[i - 1][0]
+        lines.append(f"    {name}:\n      python: {function}\n      inputs: {{x: {value}}}\n      outputs: {{y: int}}\n")
+    return "  defaults: {image: img:1}\n  tasks:\n" + "".join(lines)
+
+
+def test_inserting_a_task_renames_no_template_and_rewrites_no_other_line(tmp_path: Path) -> None:
+    """GitOps: a new task in front of the others adds its lines and changes only the DAG entry
+    that now reads from it; no template is renamed, moved or rewritten."""
+    before_spec = [("load", "m:load_rows"), ("clean", "m:clean"), ("fit", "m:fit")]
+    after_spec = [("fetch", "m:fetch"), *before_spec]
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    before, _ = compile_doc(write_spec(tmp_path / "a", _chain_of(before_spec)))
+    after, _ = compile_doc(write_spec(tmp_path / "b", _chain_of(after_spec)))
+    assert sorted(_templates(before)) == ["clean", "fit", "load-rows", "main"]
+    assert sorted(_templates(after)) == ["clean", "fetch", "fit", "load-rows", "main"]
+    for name in ("clean", "fit"):
+        assert _templates(after)[name] == _templates(before)[name]
+    old = dump(before).splitlines()
+    new = dump(after).splitlines()
+    removed = [line for line in old if line not in new]
+    assert removed == ["        value: '1'"] or not removed, removed  # `load` now reads fetch's output
+
+
+def test_definitions_with_one_function_get_content_hashed_names(tmp_path: Path) -> None:
+    spec = _chain_of([("a", "m:f"), ("b", "m:f")]).replace("    b:\n", "    b:\n      retries: 2\n")
+    doc, _ = compile_doc(write_spec(tmp_path, spec))
+    names = sorted(_templates(doc))
+    assert len(names) == 3 and all(re.fullmatch(r"f-[0-9a-f]{6}", n) for n in names if n != "main"), names
+    (tmp_path / "again").mkdir()
+    again, _ = compile_doc(write_spec(tmp_path / "again", _chain_of([("z", "m:g")]) + spec.split("  tasks:\n")[1]))
+    assert {n for n in _templates(again) if n.startswith("f-")} == {n for n in names if n != "main"}
+
+
+def test_tasks_with_equal_computed_inputs_share_a_template_that_runs_as_each(tmp_path: Path) -> None:
+    """Two tasks binding the same expression share one template that keeps the bindings; the
+    payload says `shared`, so `tether exec` takes each node's name from --node."""
+    spec = write_spec(tmp_path, """  inputs: {a: {type: int, default: 1}}
+  defaults: {image: img:1}
+  tasks:
+    one: {python: m:inc, inputs: {x: "${{ inputs.a + 1 }}"}, outputs: {y: int}}
+    two: {python: m:inc, inputs: {x: "${{ inputs.a + 1 }}"}, outputs: {y: int}}
+""")
+    doc, _ = compile_doc(spec)
+    (template,) = [t for name, t in _templates(doc).items() if name != "main"]
+    args = template["container"]["args"]
+    payload = decode_task(args[args.index("--task") + 1])
+    assert template["name"] == "inc" and payload.shared and not payload.unbound
 
 
 def test_cron_and_template_kinds(tmp_path: Path) -> None:
@@ -241,7 +295,7 @@ def test_a_manifest_over_1_mib_names_its_cause_and_can_be_let_through(tmp_path: 
     diags = Diagnostics()
     backend.compile(workflow, PROFILE, diags)
     (d,) = [d for d in diags if d.code == "E430"]
-    assert "over 1 MiB" in d.message and "'t1'" in d.message and d.span is not None and diags.has_errors
+    assert "over 1 MiB" in d.message and "'f'" in d.message and d.span is not None and diags.has_errors
     from tether.core.diagnostics import Severity
 
     lenient = Diagnostics(unsupported_level=Severity.WARNING)  # --unsupported=warn

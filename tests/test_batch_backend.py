@@ -84,7 +84,7 @@ def test_budgets_queues_and_container() -> None:
     props = trial["containerProperties"]
     assert props["command"][:10] == ["tether", "exec", "--store", "s3://tether-runs/runs", "--run", "Ref::run_id",
                                      "--node", "Ref::node", "--task", props["command"][9]]
-    assert props["command"][9].startswith("z1:")
+    assert props["command"][9].startswith("z2:")
     assert props["resourceRequirements"] == [{"type": "MEMORY", "value": "512"}, {"type": "VCPU", "value": "1"}]
     assert trial["timeout"] == {"attemptDurationSeconds": 3600}
     assert trial["platformCapabilities"] == ["EC2"]

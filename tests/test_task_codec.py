@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import glob
+import json
 import math
+import zlib
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +16,7 @@ from conftest import EXAMPLES
 from tether.compiler.load import load
 from tether.core import ir
 from tether.core.expr import Literal, parse_template
-from tether.core.task_codec import PayloadError, decode_task, encode_task
+from tether.core.task_codec import PayloadError, decode_task, encode_task, payload_dict
 from tether.core.types import parse_type
 from tether.core.values import ValueTextError, decode_text, encode_text
 
@@ -43,7 +46,39 @@ def test_payload_carries_the_types_of_what_the_task_reads() -> None:
     assert str(trial.types["item"]) == "dict[str, float]"
 
 
-@pytest.mark.parametrize("text", ["", "z1:", "z1:!!!", "z2:abc", "z1:" + "A" * 12])
+def _version_1(task: ir.Task, workflow: ir.Workflow, with_bindings: bool = True) -> str:
+    """A payload as tether wrote it before version 2: "z1:", the JSON at v 1, no zlib dictionary."""
+    data = {**payload_dict(task, workflow, with_bindings), "v": 1}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "z1:" + base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii").rstrip("=")
+
+
+def test_payloads_written_by_an_older_tether_still_run() -> None:
+    """A manifest compiled before payload version 2 keeps working with a newer tether in the image."""
+    for workflow, task in EXAMPLE_TASKS:
+        assert decode_task(_version_1(task, workflow)).task == task
+
+
+def test_the_preset_dictionary_makes_every_example_payload_shorter() -> None:
+    old = new = 0
+    for workflow, task in EXAMPLE_TASKS:
+        for with_bindings in (True, False):
+            before = len(_version_1(task, workflow, with_bindings))
+            after = len(encode_task(task, workflow, with_bindings=with_bindings))
+            assert after < before
+            old, new = old + before, new + after
+    print(f"{old / len(EXAMPLE_TASKS) / 2:.0f} -> {new / len(EXAMPLE_TASKS) / 2:.0f} characters per payload")
+    assert new < old * 0.7  # measured: 0.58 on the examples (their inline scripts do not shrink)
+
+
+def test_a_shared_payload_may_keep_its_bindings() -> None:
+    """Argo shares one template between nodes with equal bindings: exec renames the task per node."""
+    workflow, task = EXAMPLE_TASKS[0]
+    payload = decode_task(encode_task(task, workflow, with_bindings=True, shared=True))
+    assert payload.shared and not payload.unbound and payload.task == task
+
+
+@pytest.mark.parametrize("text", ["", "z1:", "z1:!!!", "z2:abc", "z1:" + "A" * 12, "z3:eJwDAAAAAAE", "z9:"])
 def test_damaged_payloads_are_refused_with_a_reason(text: str) -> None:
     with pytest.raises(PayloadError):
         decode_task(text)

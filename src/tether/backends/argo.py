@@ -23,6 +23,7 @@ node id `task[i]`; a loop over a literal list uses `withItems`, any other `withP
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Any, Iterable, Mapping
 
@@ -84,7 +85,8 @@ class _Compiler:
         self.names: set[str] = set(self.tasks)  # DAG task names in use
         self.template_names: set[str] = {ENTRYPOINT}
         self.templates: list[dict[str, Any]] = []
-        self.shared: dict[Any, str] = {}  # template key -> template name
+        self.shared: dict[Any, _Pending] = {}  # template key -> the template, named once all are known
+        self.uses: list[tuple[dict[str, Any], _Pending]] = []  # DAG entries whose `template` it names
         self.spot = spot_scheduling(settings)
 
     # ------------------------------------------------------------------ the document
@@ -94,6 +96,7 @@ class _Compiler:
         dag_tasks: list[dict[str, Any]] = []
         for task in self.wf.tasks:
             dag_tasks.extend(self._dag_tasks(task))
+        self._name_templates()
         main: dict[str, Any] = {"name": ENTRYPOINT}
         outputs = self._workflow_outputs()
         if outputs:
@@ -107,7 +110,7 @@ class _Compiler:
             spec["serviceAccountName"] = self.settings.service_account
         if self.settings.parallelism is not None:
             spec["parallelism"] = self.settings.parallelism
-        spec["templates"] = [main, *self.templates]
+        spec["templates"] = [main, *sorted(self.templates, key=lambda t: t["name"])]
         metadata = self._metadata(kind)
         if kind == "CronWorkflow":
             cron: dict[str, Any] = {"schedules": [self.wf.schedule]}
@@ -216,8 +219,9 @@ class _Compiler:
             depends = decide["name"]
             if task.when is not None and when_text is None:
                 when_text = f"{{{{tasks.{decide['name']}.outputs.parameters.when}}}} == true"
-        template, params = self._task_template(task, looped=task.foreach is not None, item_safe=known_items is not None)
-        entry["template"] = template
+        pending, params = self._task_template(task, looped=task.foreach is not None, item_safe=known_items is not None)
+        entry["template"] = ""  # named by _name_templates, once every template is known
+        self.uses.append((entry, pending))
         if depends:
             entry["depends"] = depends
         if params:
@@ -326,7 +330,7 @@ class _Compiler:
 
     # ------------------------------------------------------------------ templates
 
-    def _task_template(self, task: Task, looped: bool, item_safe: bool) -> tuple[str, list[dict[str, Any]]]:
+    def _task_template(self, task: Task, looped: bool, item_safe: bool) -> tuple[_Pending, list[dict[str, Any]]]:
         """The container template `task` runs (shared when an equal one exists) and its arguments."""
         # A looped child's node id `task[i]` comes as a parameter; any other node's id is its DAG
         # task's name, which Argo substitutes as `{{tasks.name}}` in the template it runs
@@ -362,16 +366,12 @@ class _Compiler:
             exprs += [*task.container.command, *task.container.args]
         self._value_args(task, exprs, item_safe, declared, params, direct)
         key = (_shape(task, with_bindings), tuple(direct), tuple(declared))
-        name = self.shared.get(key)
-        if name is None:
-            name = self._template_name(f"t{len(self.shared) + 1}")
-            self.shared[key] = name
-            # The payload keeps its first node's task name: `tether exec` checks `--node` against it
-            # (every other node sharing the template needs exec to take the name from --node).
-            payload = encode_task(evolve(task, after=()), self.wf, with_bindings=with_bindings)
-            node = "{{inputs.parameters.id}}" if looped else "{{tasks.name}}"
-            self.templates.append(self._container_template(task, name, payload, node, declared, direct))
-        return name, params
+        pending = self.shared.get(key)
+        if pending is None:
+            pending = self.shared[key] = _Pending(task, with_bindings, looped, tuple(declared), tuple(direct))
+        elif task.name < pending.first_user:
+            pending.first_user = task.name
+        return pending, params
 
     def _value_args(self, task: Task, exprs: list[Expr], item_safe: bool, declared: list[str],
                     params: list[dict[str, Any]], direct: list[str]) -> None:
@@ -416,6 +416,31 @@ class _Compiler:
             tag = self._item_tag(task, item_safe)
             return ("param", tag) if tag is not None else ("complex", None)
         return "complex", None
+
+    def _name_templates(self) -> None:
+        """Name each container template after its definition, and only after it, so that adding,
+        removing or reordering other tasks never renames it (a GitOps diff shows only what
+        changed): a Python task's function (`steps:train_model` -> `train-model`), a container
+        task's first user by name. Definitions that would share a name each get a suffix hashed
+        from their own content; then the templates are built and the DAG entries pointed at them."""
+        groups: dict[str, list[tuple[_Pending, str]]] = {}
+        for pending in self.shared.values():
+            base = _base_name(pending)
+            # Written with the template's name, not a node's: the same bytes whichever node comes
+            # first; exec takes each node's name from --node (the payload says `shared`).
+            pending.payload = encode_task(evolve(pending.task, name=base, after=()), self.wf,
+                                          with_bindings=pending.with_bindings, shared=True)
+            groups.setdefault(base, []).append((pending, base))
+        for base, members in sorted(groups.items()):
+            unique = len(members) == 1 and base not in self.template_names
+            for pending, _ in members:
+                pending.name = self._template_name(base if unique else f"{base}-{_content_hash(pending)}")
+        for pending in self.shared.values():
+            node = "{{inputs.parameters.id}}" if pending.looped else "{{tasks.name}}"
+            self.templates.append(self._container_template(
+                pending.task, pending.name, pending.payload, node, list(pending.declared), list(pending.direct)))
+        for entry, pending in self.uses:
+            entry["template"] = pending.name
 
     def _template_name(self, base: str) -> str:
         name, n = base, 1
@@ -561,6 +586,45 @@ class _Compiler:
         if params:
             entry["arguments"] = {"parameters": params}
         return entry
+
+
+@dataclass(eq=False)
+class _Pending:
+    """A container template met in the DAG pass, built once every template is known (to name it)."""
+
+    task: Task  # the first node that runs it: every field but the name is the same for all
+    with_bindings: bool
+    looped: bool
+    declared: tuple[str, ...]
+    direct: tuple[str, ...]
+    first_user: str = ""
+    name: str = ""
+    payload: str = ""
+
+    def __post_init__(self) -> None:
+        self.first_user = self.task.name
+
+
+_NAME_BREAK = re.compile(r"[^A-Za-z0-9]+")
+_BASE_LENGTH = MAX_FIELD_NAME - len(DECIDE_SUFFIX) - 8  # room for `-<hash>` (and a decide step's suffix)
+
+
+def _base_name(pending: _Pending) -> str:
+    """A template's readable name: its Python function, kebab-cased, or its first user's name.
+    Argo takes `^[a-zA-Z0-9][-a-zA-Z0-9]*$` up to 128 characters (validate.go
+    `isValidWorkflowFieldName`, `workflowFieldNameFmt`, in v3.7.18 and v4.1.2)."""
+    task = pending.task
+    text = task.python.rpartition(":")[2] if task.python else pending.first_user
+    base = _NAME_BREAK.sub("-", text).strip("-")[:_BASE_LENGTH].rstrip("-")
+    return base or "task"
+
+
+def _content_hash(pending: _Pending) -> str:
+    """Six hex digits of the template's definition: stable, and distinct between definitions."""
+    import hashlib
+
+    text = "\0".join((pending.payload, *pending.declared, *pending.direct, str(pending.looped)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
 
 
 _SHAPE_FIELDS = tuple(f.name for f in fields(Task) if f.compare and f.name not in ("name", "after", "inputs"))

@@ -4,10 +4,15 @@ A pod gets its task from its arguments instead of the whole workflow IR: each po
 its own task, the run needs no record prepared before it starts, and the manifest is the whole
 truth (a changed task is a changed manifest). The payload is
 
-    "z1:" + base64url(zlib.compress(canonical JSON, 9))      (no padding)
+    "z2:" + base64url(zlib.compress(canonical JSON, 9, zdict=ZDICT))      (no padding)
 
 which is deterministic (sorted keys, fixed separators, fixed level), compact, and safe in an
-Argo template or a Batch command: its alphabet [A-Za-z0-9_-:] never spells `{{`.
+Argo template or a Batch command: its alphabet [A-Za-z0-9_-:] never spells `{{`. Since payload
+version 2 the prefix is "z2:" and zlib starts from a preset dictionary (`ZDICT`) holding the JSON
+every payload repeats (key names, null policies, common types): a plain Python task's payload
+shrinks from 354 to 69 characters, the examples' from 621 to 359 on average (their inline scripts
+do not shrink), and every template of a manifest carries one.
+"z1:" payloads (no dictionary) are still read, so manifests written by an older tether run.
 
 Besides the task (`ir.task_to_dict` form), it carries what exec needs to read the values the
 engine passes (`--input`, `--value`) and the store: the declared type of every reference the
@@ -29,8 +34,29 @@ from .expr import Literal, refs, unparse_ref
 from .ir import Binding, Task, Workflow, task_from_dict, task_to_dict
 from .types import Type, list_of, parse_type
 
-PREFIX = "z1:"
-PAYLOAD_VERSION = 1
+PREFIX = "z2:"
+PAYLOAD_VERSION = 2
+_READABLE = {"z1:": (1, b""), PREFIX: (PAYLOAD_VERSION, None)}  # prefix -> (version, dictionary; None: ZDICT)
+
+ZDICT = (
+    '"type":"list[str]"},"type":"list[int]"},"type":"float"},"type":"bool"},"type":"dict[str,'
+    '{"value":"python3"},{"value":"-c"}]},'
+    '"${{ tasks.","outputs.","${{ inputs.","${{ item }}"'
+    '"container":{"args":[{"value":"","command":[{"value":"'
+    '"interruptible":{"max_interruptions":3},"checkpoint":{"keep":'
+    '"cache":{"version":"'
+    '"backoff":{"delay_s":30,"factor":2.0,"max_delay_s":'
+    '"env":{},"secrets":[{"env":"'
+    '"resources":{"cpu_millicores":1000,"gpu":1,"memory_bytes":'
+    '"kind":"container","kind":"python","'
+    '{"fanned_out":[],"inputs":{},"shared":true,"task":{"after":[],"cache":null,"checkpoint":null,"env":{},"foreach":null,'
+    '"image":"python:3.12","inputs":{"x":{"expr":"${{ tasks.a.outputs.y }}","type":"str"}},"interruptible":null,'
+    '"kind":"python","name":"","outputs":{"result":"int"},"python":"steps:step",'
+    '"resources":{"cpu_millicores":null,"gpu":0,"memory_bytes":null},"retry":{"backoff":null,"retries":0},'
+    '"secrets":[],"timeout_s":null,"when":null},"types":{},"unbound":[],"v":2,"workflow":"'
+).encode("utf-8")
+"""zlib's preset dictionary for "z2:" payloads: text they share, the most common last (zlib
+finds near matches cheaper). Part of the format: changing a byte of it is a new version."""
 
 
 class PayloadError(ValueError):
@@ -55,8 +81,8 @@ class TaskPayload:
     fanned_out: frozenset[str] = frozenset()  # upstream tasks with foreach: their outputs are lists
     unbound: frozenset[str] = frozenset()  # inputs whose expression was left out (engine-given only)
     shared: bool = False
-    """Encoded without bindings for a template that several nodes share (an Argo template): the
-    task's name is then its first node's, and exec takes the name from `--node` instead."""
+    """Run by several nodes (an Argo template they share): the task's name is only a label, and
+    exec takes each node's name from `--node` instead."""
 
     def type_of(self, ref_text: str) -> Type | None:
         return self.types.get(ref_text)
@@ -123,8 +149,11 @@ def item_type(task: Task, workflow: Workflow) -> Type | None:
     return None
 
 
-def payload_dict(task: Task, workflow: Workflow, with_bindings: bool = True) -> dict[str, Any]:
-    """The payload's JSON form (before compression), for tests and for `--dry-run` displays."""
+def payload_dict(task: Task, workflow: Workflow, with_bindings: bool = True, shared: bool | None = None) -> dict[str, Any]:
+    """The payload's JSON form (before compression), for tests and for `--dry-run` displays.
+
+    `shared` (by default: without bindings) marks a payload that several nodes run, so exec takes
+    each node's name from `--node`; the embedded name is then only a label."""
     inputs, types, fanned = _read_types(task, workflow)
     task_json = task_to_dict(task)
     task_json.pop("upstream", None)  # derived: task_from_dict recomputes it from the expressions
@@ -151,7 +180,7 @@ def payload_dict(task: Task, workflow: Workflow, with_bindings: bool = True) -> 
         "types": dict(sorted(types.items())),
         "fanned_out": fanned,
         "unbound": sorted(unbound),
-        **({} if with_bindings else {"shared": True}),
+        **({"shared": True} if (not with_bindings if shared is None else shared) else {}),
     }
 
 
@@ -162,26 +191,34 @@ def _non_binding_exprs(task: Task) -> list[Any]:
     return exprs
 
 
-def encode_task(task: Task, workflow: Workflow, with_bindings: bool = True) -> str:
+def encode_task(task: Task, workflow: Workflow, with_bindings: bool = True, shared: bool | None = None) -> str:
     """The `--task` argument for `task` of `workflow` (see the module docstring)."""
-    text = json.dumps(payload_dict(task, workflow, with_bindings), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    packed = zlib.compress(text.encode("utf-8"), 9)
+    text = json.dumps(payload_dict(task, workflow, with_bindings, shared), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY, ZDICT)
+    packed = packer.compress(text.encode("utf-8")) + packer.flush()
     return PREFIX + base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
 
 
 def decode_task(text: str) -> TaskPayload:
     """The inverse of `encode_task`. Raises PayloadError with what is wrong."""
     text = text.strip()
-    if not text.startswith(PREFIX):
+    readable = _READABLE.get(text[: len(PREFIX)])
+    if readable is None:
         raise PayloadError(f"a task payload starts with {PREFIX!r} (got {text[:12]!r}...)")
+    version, dictionary = readable
     body = text[len(PREFIX) :]
     try:
         packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        data = json.loads(zlib.decompress(packed).decode("utf-8"))
+        unpacker = zlib.decompressobj(zlib.MAX_WBITS, ZDICT if dictionary is None else dictionary)
+        raw = unpacker.decompress(packed) + unpacker.flush()
+        if not unpacker.eof:
+            raise ValueError("it is cut short")
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, zlib.error) as exc:
         raise PayloadError(f"the task payload is damaged: {exc}") from None
-    if not isinstance(data, dict) or data.get("v") != PAYLOAD_VERSION:
-        raise PayloadError(f"task payload version {data.get('v') if isinstance(data, dict) else None!r} is not supported (this tether reads {PAYLOAD_VERSION})")
+    if not isinstance(data, dict) or data.get("v") != version:
+        found = data.get("v") if isinstance(data, dict) else None
+        raise PayloadError(f"task payload version {found!r} is not supported (this tether reads 1 and {PAYLOAD_VERSION})")
     try:
         return _from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:
