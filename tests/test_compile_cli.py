@@ -90,6 +90,30 @@ def test_the_local_plan_uses_the_profile_store(work: Path, tether_env: dict[str,
     assert "tether exec --store s3://bucket/runs --run RUN_ID --node only" in plan
 
 
+CONTAINER_SPEC = """\
+apiVersion: tether/v1
+kind: Workflow
+metadata: {name: shell}
+spec:
+  tasks:
+    hello: {container: {command: [echo, hello]}}
+"""
+
+
+@pytest.mark.parametrize("target", ["argo", "batch"])
+def test_a_container_task_takes_its_image_from_the_profile(work: Path, tether_env: dict[str, str], target: str) -> None:
+    """The spec names no image: `check` accepts it (`tether run` runs the command here), a cluster
+    target takes the profile's image, and without one the task is located (E411)."""
+    (work / "shell.yaml").write_text(CONTAINER_SPEC, encoding="utf-8")
+    (work / "profile.yaml").write_text("store: s3://bucket/runs\nimage: alpine:3.20\n")
+    assert tether([sys.executable, "-m", "tether"], tether_env, "check", "shell.yaml", cwd=work).returncode == 0
+    done = compile_(tether_env, work, "shell.yaml", "--target", target, "--profile", "profile.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "alpine:3.20" in done.stdout
+    bare = compile_(tether_env, work, "shell.yaml", "--target", target)
+    assert bare.returncode == 1 and "shell.yaml:6:5: error[E411]: task 'hello' has no image" in bare.stderr
+
+
 def test_a_section_for_a_target_without_settings_is_located(work: Path, tether_env: dict[str, str]) -> None:
     (work / "profile.yaml").write_text("store: s3://b\nlocal: {x: 1}\n")
     done = compile_(tether_env, work, "one.yaml", "--target", "local", "--profile", "profile.yaml")

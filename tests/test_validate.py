@@ -182,7 +182,6 @@ def test_names_and_duplicates_from_a_python_built_workflow() -> None:
         ("E402", "environment variable name '1BAD' is invalid"),
         ("E115", "task 'neither' has neither 'python' nor 'container'"),
         ("E115", "task 'both' has both 'python' and 'container'"),
-        ("E115", "container task 'no-image' has no image"),
         ("E113", "retries of task 'negative' must be 0 or more, not -1"),
     ]
 

@@ -39,8 +39,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     chosen = _command_named(argv)
     for name, (module, help_text) in COMMANDS.items():
         if argv is not None and name != chosen:
-            sub.add_parser(name, help=help_text).set_defaults(_module=module)
-            continue
+            if chosen not in COMMANDS:  # listed for `tether --help` and unknown-command errors only
+                sub.add_parser(name, help=help_text).set_defaults(_module=module)
+            continue  # a known command needs no other (each parser costs argparse's gettext lookups)
         command = importlib.import_module(f"tether.commands.{module}")
         sub_parser = sub.add_parser(name, help=help_text, description=command.__doc__)
         command.add_arguments(sub_parser)

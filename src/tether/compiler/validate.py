@@ -43,7 +43,7 @@ CODES: dict[str, str] = {
     "E112": "invalid resource quantity (cpu, memory)",
     "E113": "a count or factor is out of range (negative retries, keep < 1...)",
     "E114": "invalid cron schedule",
-    "E115": "a task needs exactly one of python / container, and a container task needs an image",
+    "E115": "a task needs exactly one of python / container",
     "E116": "invalid python task reference (expected module:function)",
     "E117": "the workflow has no tasks",
     "E120": "a Python spec cannot be imported (a syntax error, or an exception while importing it)",
@@ -220,11 +220,6 @@ class _Validator:
             self.error(
                 "E115", f"task '{task.name}' has both 'python' and 'container'", task.span_of("container"),
                 "a task runs either a Python function or a container command; split it in two",
-            )
-        elif task.container is not None and not task.image:
-            self.error(
-                "E115", f"container task '{task.name}' has no image", task.span_of("container"),
-                "set container.image, the task's image, or spec.defaults.image",
             )
 
     def check_io_names(self, task: Task) -> None:
