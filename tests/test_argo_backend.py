@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tether.backends import Profile, get_backend
 from tether.backends.argo import backend
@@ -200,14 +202,45 @@ def test_inserting_a_task_renames_no_template_and_rewrites_no_other_line(tmp_pat
     assert removed == ["        value: '1'"] or not removed, removed  # `load` now reads fetch's output
 
 
-def test_definitions_with_one_function_get_content_hashed_names(tmp_path: Path) -> None:
-    spec = _chain_of([("a", "m:f"), ("b", "m:f")]).replace("    b:\n", "    b:\n      retries: 2\n")
+def test_the_definition_most_tasks_run_keeps_the_name_and_variants_get_hashes(tmp_path: Path) -> None:
+    spec = _chain_of([("a", "m:f"), ("b", "m:f"), ("c", "m:f")]).replace("    c:\n", "    c:\n      retries: 2\n")
     doc, _ = compile_doc(write_spec(tmp_path, spec))
     names = sorted(_templates(doc))
-    assert len(names) == 3 and all(re.fullmatch(r"f-[0-9a-f]{6}", n) for n in names if n != "main"), names
-    (tmp_path / "again").mkdir()
-    again, _ = compile_doc(write_spec(tmp_path / "again", _chain_of([("z", "m:g")]) + spec.split("  tasks:\n")[1]))
-    assert {n for n in _templates(again) if n.startswith("f-")} == {n for n in names if n != "main"}
+    assert names[:2] == ["f", "f-" + names[1][2:]] and re.fullmatch(r"f-[0-9a-f]{6}", names[1]), names
+    assert _template_of(doc, "a") is _templates(doc)["f"] and _template_of(doc, "c")["name"] == names[1]
+
+
+def _spec_of(tasks: list[tuple[str, str, int]]) -> str:
+    """Independent tasks (name, function, retries): each binds a literal, so inserting one
+    changes no other task's bindings."""
+    lines = [f"    {name}: {{python: 'm:{function}', retries: {retries}, inputs: {{x: 1}}, outputs: {{y: int}}}}\n"
+             for name, function, retries in tasks]
+    return "  defaults: {image: img:1}\n  tasks:\n" + "".join(lines)
+
+
+_TASK_LISTS = st.lists(
+    st.tuples(st.sampled_from(["f", "g", "h_i"]), st.integers(0, 2)), min_size=1, max_size=8,
+).map(lambda defs: [(f"t{i}", function, retries) for i, (function, retries) in enumerate(defs)])
+
+
+@settings(max_examples=25, deadline=None)
+@given(tasks=_TASK_LISTS, position=st.integers(0, 8), new_function=st.booleans())
+def test_adding_a_new_definition_leaves_every_template_byte_for_byte(
+    tmp_path_factory: pytest.TempPathFactory, tasks: list[tuple[str, str, int]], position: int, new_function: bool,
+) -> None:
+    """Wherever a task with a definition of its own is inserted (a new function, or a known one
+    with retries no task had), every template the manifest had is still there, unchanged."""
+    added = ("zz", "fresh", 0) if new_function else ("zz", tasks[0][1], 7)
+    grown = tasks[:position] + [added] + tasks[position:]
+    work = tmp_path_factory.mktemp("insert")
+    before, _ = compile_doc(write_spec(work, _spec_of(tasks), name="w"))
+    (work / "after").mkdir()
+    after, _ = compile_doc(write_spec(work / "after", _spec_of(grown), name="w"))
+    old, new = _templates(before), _templates(after)
+    for name, template in old.items():
+        if name != "main":
+            assert new.get(name) == template, name
+    assert len(new) == len(old) + 1
 
 
 def test_tasks_with_equal_computed_inputs_share_a_template_that_runs_as_each(tmp_path: Path) -> None:

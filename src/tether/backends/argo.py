@@ -369,8 +369,9 @@ class _Compiler:
         pending = self.shared.get(key)
         if pending is None:
             pending = self.shared[key] = _Pending(task, with_bindings, looped, tuple(declared), tuple(direct))
-        elif task.name < pending.first_user:
-            pending.first_user = task.name
+        else:
+            pending.users += 1
+            pending.first_user = min(pending.first_user, task.name)
         return pending, params
 
     def _value_args(self, task: Task, exprs: list[Expr], item_safe: bool, declared: list[str],
@@ -418,23 +419,27 @@ class _Compiler:
         return "complex", None
 
     def _name_templates(self) -> None:
-        """Name each container template after its definition, and only after it, so that adding,
-        removing or reordering other tasks never renames it (a GitOps diff shows only what
-        changed): a Python task's function (`steps:train_model` -> `train-model`), a container
-        task's first user by name. Definitions that would share a name each get a suffix hashed
-        from their own content; then the templates are built and the DAG entries pointed at them."""
-        groups: dict[str, list[tuple[_Pending, str]]] = {}
+        """Name each container template after its definition, so that adding, removing or
+        reordering other tasks does not rename it (a GitOps diff shows only what changed): a
+        Python task's function (`steps:train_model` -> `train-model`), a container task's first
+        task by name. When several definitions would take one name (a function run with other
+        retries by a few tasks), the one most tasks run keeps it (ties: the first task by name)
+        and the others get a suffix hashed from their own content, so a variant added later
+        leaves the existing template alone. Then the templates are built and the DAG entries
+        pointed at them."""
+        groups: dict[str, list[_Pending]] = {}
         for pending in self.shared.values():
             base = _base_name(pending)
             # Written with the template's name, not a node's: the same bytes whichever node comes
             # first; exec takes each node's name from --node (the payload says `shared`).
             pending.payload = encode_task(evolve(pending.task, name=base, after=()), self.wf,
                                           with_bindings=pending.with_bindings, shared=True)
-            groups.setdefault(base, []).append((pending, base))
+            groups.setdefault(base, []).append(pending)
         for base, members in sorted(groups.items()):
-            unique = len(members) == 1 and base not in self.template_names
-            for pending, _ in members:
-                pending.name = self._template_name(base if unique else f"{base}-{_content_hash(pending)}")
+            members.sort(key=lambda member: (-member.users, member.first_user))
+            for rank, pending in enumerate(members):
+                bare = rank == 0 and base not in self.template_names
+                pending.name = self._template_name(base if bare else f"{base}-{_content_hash(pending)}")
         for pending in self.shared.values():
             node = "{{inputs.parameters.id}}" if pending.looped else "{{tasks.name}}"
             self.templates.append(self._container_template(
@@ -597,7 +602,8 @@ class _Pending:
     looped: bool
     declared: tuple[str, ...]
     direct: tuple[str, ...]
-    first_user: str = ""
+    first_user: str = ""  # the first of its tasks by name
+    users: int = 1  # how many DAG tasks run it
     name: str = ""
     payload: str = ""
 
