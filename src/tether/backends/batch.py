@@ -339,6 +339,10 @@ class _PlanBuilder:
             )
         # Same page: valueFrom is arn:...:secret:secret-name:json-key:version-stage:version-id;
         # empty stage and id mean the current version. Only the reference is written, never a value.
+        # `secret-name` without Secrets Manager's 6-character suffix is a partial ARN, which it
+        # resolves when one secret matches (API_GetSecretValue.html, SecretId); ECS accepts the ARN
+        # form, partial or full (aws/aws-cdk#11042, `Secret.fromSecretNameV2`), and the execution
+        # role then needs GetSecretValue on `...:secret:NAME-*` (aws/aws-cdk#18555).
         return [{"name": s.env, "valueFrom": f"{prefix}{s.name}:{s.key}::"}
                 for s in sorted(task.secrets, key=lambda s: s.env)]
 
