@@ -27,7 +27,7 @@ from tether.backends.argo import backend
 from tether.backends.argo_profile import ArgoProfile
 from tether.backends.yaml_emit import dump
 from tether.compiler.load import load
-from tether.core.diagnostics import Diagnostics
+from tether.core.diagnostics import Diagnostics, Severity
 from tether.runtime.store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,13 +75,13 @@ def _spec(values: list[str], routes: tuple[str, ...] = ROUTES) -> dict[str, Any]
     return {"apiVersion": "tether/v1", "kind": "Workflow", "metadata": {"name": "safety"}, "spec": spec}
 
 
-def _compile(values: list[str], folder: Path, store: str, routes: tuple[str, ...] = ROUTES) -> Any:
+def _compile(values: list[str], folder: Path, store: str, routes: tuple[str, ...] = ROUTES, warn: bool = False) -> Any:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "safety.yaml"
     path.write_text(yaml.safe_dump(_spec(values, routes), allow_unicode=True, sort_keys=False), encoding="utf-8")
     result = load(str(path))
     assert result.workflow is not None, [str(d) for d in result.diagnostics]
-    diags = Diagnostics()
+    diags = Diagnostics(unsupported_level=Severity.WARNING if warn else Severity.ERROR)
     profile = Profile(store=store, image="python:3.12-slim", target=ArgoProfile(tether=TETHER))
     (manifest,) = backend.compile(result.workflow, profile, diags)
     assert not diags.has_errors, [str(d) for d in diags]
@@ -98,7 +98,7 @@ _SLOW = settings(max_examples=4, deadline=None, suppress_health_check=[HealthChe
 @example(value="a: b # c\nyes\n")
 def test_the_emitted_manifest_reads_back_as_its_data(value: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = tmp_path_factory.mktemp("spec")
-    document = _compile([value], folder, str(folder / "store"))
+    document = _compile([value], folder, str(folder / "store"), warn=True)  # a default may hold `{{` (E413)
     assert yaml.safe_load(dump(document)) == document
 
 
@@ -127,14 +127,22 @@ def _wanted(values: list[str], routes: tuple[str, ...]) -> dict[str, Any]:
 # twice (workflow/common/util.go SubstituteParams: the global pass, then the inputs pass over its
 # result), so a value placed by a tag is scanned again; Kubernetes turns `$$` into `$` and
 # `$(VAR)` into VAR's value in container args. Each case is a route a user string takes.
+# A workflow input's value (default or submitted) sits in `spec.arguments`, which the controller
+# substitutes itself before anything runs (operator.go `substituteGlobalVariables`): no escaping
+# survives that, so those routes carry any string without `{{` (a default with one is E413, below).
 CASES = {"literal+env": (("literal", "env"), False), "default": (("given",), False),
          "submitted": (("given",), True)}
+
+
+def _carried(values: list[str], routes: tuple[str, ...]) -> list[str]:
+    return [v for v in values if "{{" not in v] if "given" in routes else values
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_nasty_strings_reach_the_task_unchanged(case: str, tmp_path: Path) -> None:
     routes, submit = CASES[case]
-    assert _run(NASTY, tmp_path, routes, submit) == _wanted(NASTY, routes)
+    values = _carried(NASTY, routes)
+    assert _run(values, tmp_path, routes, submit) == _wanted(values, routes)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -143,7 +151,40 @@ def test_the_nasty_strings_reach_the_task_unchanged(case: str, tmp_path: Path) -
 def test_any_user_string_reaches_the_task_unchanged(case: str, values: list[str],
                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
     routes, submit = CASES[case]
-    assert _run(values, tmp_path_factory.mktemp("run"), routes, submit) == _wanted(values, routes)
+    values = _carried(values, routes)
+    if values:
+        assert _run(values, tmp_path_factory.mktemp("run"), routes, submit) == _wanted(values, routes)
+
+
+def test_a_default_holding_a_tag_is_reported_where_it_is_written(tmp_path: Path) -> None:
+    spec = tmp_path / "tags.yaml"
+    spec.write_text(
+        "apiVersion: tether/v1\nkind: Workflow\nmetadata: {name: tags}\nspec:\n"
+        "  inputs:\n    sql: {type: str, default: 'SELECT * FROM {{ table }}'}\n"
+        "  tasks:\n    q: {python: 'm:f', image: i, inputs: {s: '${{ inputs.sql }}'}}\n", encoding="utf-8")
+    result = load(str(spec))
+    assert result.workflow is not None
+    diags = Diagnostics()
+    backend.compile(result.workflow, Profile(store="s3://b/r"), diags)
+    (d,) = [d for d in diags if d.code == "E413"]
+    assert diags.has_errors and d.span is not None and (d.span.line, d.span.col) == (6, 5), d
+
+
+@pytest.mark.parametrize("value, submit", [("x {{workflow.name}} y", False), ("x {{workflow.name}} y", True),
+                                           ("open {{ only", False), ("open {{ only", True)])
+def test_argo_substitutes_the_workflow_arguments_before_anything_runs(value: str, submit: bool, tmp_path: Path) -> None:
+    """Why E413 exists, and the README's limit for submitted values: a tag in a workflow input's
+    value is replaced by the controller, and an unterminated one keeps the workflow from starting."""
+    manifest = _compile(["plain" if submit else value], tmp_path / "spec", str(tmp_path / "store"), ("given",), warn=True)
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")]), "PATH": os.environ.get("PATH", "")}
+    result = run_manifest(manifest, parameters={"s0": value} if submit else {}, env=env, workdir=tmp_path / "argo",
+                          uid="tags", max_parallel=2)
+    if "}}" not in value:
+        assert result.phase == "Error" and "Unable to set ExecWorkflow" in result.message and not result.pods
+    else:
+        assert result.phase == "Succeeded", result.message
+        seen = RunStore(str(tmp_path / "store"), {}).read_outputs("tags", "echo-0")["given"]
+        assert seen == "x safety y"  # `{{workflow.name}}`, replaced: the task never sees the text
 
 
 # Strings made at run time (issue 8 item 4): a task returns them whole, in a map and in lists;

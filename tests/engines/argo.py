@@ -395,6 +395,7 @@ class _Workflow:
         self.created = time.time()
         self.arguments = self._arguments(parameters)
         self.global_scope = self._global_scope(meta)
+        self._substitute_global_variables(meta)
 
     def _arguments(self, overrides: Mapping[str, str]) -> list[dict[str, Any]]:
         params = [dict(p) for p in (self.spec.get("arguments") or {}).get("parameters") or []]
@@ -437,6 +438,23 @@ class _Workflow:
             for k, v in values.items():
                 scope[f"workflow.{kind}.{k}"] = v
         return scope
+
+    def _substitute_global_variables(self, meta: Mapping[str, Any]) -> None:
+        """operator.go `setExecWorkflow`: after `setGlobalParameters`, `substituteGlobalVariables`
+        replaces the global variables in the spec without its templates (unresolved tags kept).
+        An error there (an unterminated `{{`) fails `setExecWorkflow` on every reconcile, so no
+        node ever runs. For a Workflow `execWf` is the workflow itself (`newWorkflowOperationCtx`),
+        so the substituted arguments are what later reconciles set the parameters from: the
+        engine runs every node with them."""
+        rest = {key: value for key, value in self.spec.items() if key != "templates"}
+        rest["arguments"] = {**(rest.get("arguments") or {}), "parameters": self.arguments}
+        try:
+            substituted = substitute_obj(rest, self.global_scope, None)
+        except EngineError as e:
+            raise EngineError(f"Unable to set ExecWorkflow: {e}") from None
+        if substituted["arguments"]["parameters"] != self.arguments:
+            self.arguments = substituted["arguments"]["parameters"]
+            self.global_scope = self._global_scope(meta)
 
     def template(self, name: str | None) -> dict[str, Any]:
         """ResolveTemplate + mergedTemplateDefaultsInto (template fields win over templateDefaults)."""

@@ -158,10 +158,26 @@ class _Compiler:
             if declared.has_default:
                 # Not escaped: Argo substitutes a parameter's value into a tag without reading it again.
                 param["value"] = encode_text(declared.default, declared.type)
+                if "{{" in param["value"]:
+                    self._rewritten_default(declared.name, declared.span)
             if declared.description:
                 param["description"] = declared.description
             params.append(param)
         return params
+
+    def _rewritten_default(self, name: str, span: Span | None) -> None:
+        """A default holding `{{` cannot sit in `spec.arguments`: when a workflow starts, the
+        controller substitutes the whole spec but its templates with the global variables,
+        unresolved tags allowed (`substituteGlobalVariables`, workflow/controller/operator.go,
+        v3.7.18 and v4.1.2). So `{{workflow.name}}` in the text is rewritten (in the stored spec,
+        which later reconciles read the parameters from), and an unterminated `{{` stops the
+        workflow before any node runs (`setExecWorkflow` fails on every reconcile)."""
+        self.diags.unsupported(
+            f"the default of workflow input '{name}' holds '{{{{', which Argo would substitute in "
+            "spec.arguments when the workflow starts (or, unterminated, never start it)",
+            span, "keep '{{' out of the default: read such text from a file input, or build it in a task",
+            code="E413",
+        )
 
     def _workflow_outputs(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
