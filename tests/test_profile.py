@@ -110,6 +110,16 @@ def test_shape_errors_are_reported_not_raised() -> None:
     assert (code, line) == ("E120", 1) and message.startswith("profile is not valid YAML")
 
 
+def test_yaml_tags_are_refused_not_constructed() -> None:
+    """A profile is plain data, as a spec is (E103 there): a tag is located, never a traceback."""
+    profile, found = read("store: !custom s3://b\nargo: {parallelism: !!int abc, ratio: !!float '2'}\n")
+    assert [(c, m, line, col) for c, m, line, col, _ in found] == [
+        ("E122", "'store': YAML tag '!custom' is not allowed", 1, 8),
+        ("E122", "'argo.parallelism': 'abc' is not a valid int", 2, 21),
+    ]
+    assert profile.target.ratio == 2.0  # a core tag written out is fine
+
+
 def test_an_empty_file_or_section_keeps_the_defaults() -> None:
     assert read("")[0].target == Section()
     assert read("argo:\n")[0].target == Section()
@@ -157,3 +167,29 @@ def test_resolve_images_fills_from_the_profile_or_reports(image: str | None) -> 
         assert (d.code, d.message, d.span) == ("E411", "task 'none' has no image", Span("wf.yaml", 7, 5))
     else:
         assert len(diagnostics) == 0
+
+
+def test_argo_profile_values_are_checked_where_they_are_written() -> None:
+    """Values Kubernetes or Argo would refuse are located in the profile, not found at submit."""
+    from tether.backends.argo_profile import ArgoProfile
+
+    text = (
+        "argo:\n"
+        "  namespace: Bad NS\n"
+        "  imagePullPolicy: Sometimes\n"
+        "  cacheMaxAge: forever\n"
+        "  spotTolerations: ['k=v:Nope']\n"
+        "  spotNodeSelector: {'bad key!': x}\n"
+        "  parallelism: 0\n"
+        "  tether: []\n"
+    )
+    diagnostics = Diagnostics()
+    load_profile("p.yaml", "argo", ArgoProfile, diagnostics, {}, TARGETS, text=text)
+    found = {(d.span.line, d.message.split("'")[1]) for d in diagnostics if d.span is not None}
+    assert found == {(2, "argo.namespace"), (3, "argo.imagePullPolicy"), (4, "argo.cacheMaxAge"),
+                     (5, "argo.spotTolerations"), (6, "argo.spotNodeSelector"), (7, "argo.parallelism"),
+                     (8, "argo.tether")}
+    good = "argo: {namespace: data, cacheMaxAge: 1h30m, spotTolerations: ['spot=true:NoSchedule', dedicated], parallelism: 2}\n"
+    diagnostics = Diagnostics()
+    profile = load_profile("p.yaml", "argo", ArgoProfile, diagnostics, {}, TARGETS, text=good)
+    assert not diagnostics.has_errors and profile.target.cache_max_age == "1h30m"

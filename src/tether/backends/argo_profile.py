@@ -18,12 +18,80 @@ The custom fields are added to any preset.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
+
+from ..core.k8s_names import dns_label_problem, dns_subdomain_problem, label_key_problem, label_value_problem
 
 SpotPreset = Literal["eks", "karpenter", "gke", "custom", "none"]
 Kind = Literal["workflow", "template", "cron"]
 ArgoVersion = Literal["4", "3"]
+PullPolicy = Literal["Always", "IfNotPresent", "Never"]  # core/v1 Container.imagePullPolicy
+
+_GO_DURATION = re.compile(r"(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")  # core/v1 TaintEffect
+
+
+def _go_duration_problem(text: str) -> str | None:
+    """Go's time.ParseDuration, which Argo applies to memoize.maxAge (workflow/controller/cache)."""
+    rest = text[1:] if text[:1] in "+-" else text
+    if rest == "0":
+        return None
+    position = 0
+    while position < len(rest):
+        match = _GO_DURATION.match(rest, position)
+        if match is None:
+            return "is not a Go duration"
+        position = match.end()
+    return None if rest else "is not a Go duration"
+
+
+def _labels_problem(labels: Mapping[str, str]) -> str | None:
+    for key, value in labels.items():
+        problem = label_key_problem(key)
+        if problem:
+            return f"has a key '{key}' that {problem}"
+        problem = label_value_problem(value)
+        if problem:
+            return f"has a value '{value}' that {problem}"
+    return None
+
+
+def _tolerations_problem(items: list[str]) -> str | None:
+    for text in items:
+        toleration = parse_toleration(text)
+        key = toleration["key"]
+        if key and label_key_problem(key):
+            return f"has '{text}', whose key '{key}' {label_key_problem(key)}"
+        if "value" in toleration and label_value_problem(toleration["value"]):
+            return f"has '{text}', whose value '{toleration['value']}' is not a valid label value"
+        effect = toleration.get("effect")
+        if effect is not None and effect not in _EFFECTS:
+            return f"has '{text}', whose effect '{effect}' is not one of {', '.join(_EFFECTS)}"
+    return None
+
+
+def _timezone_problem(name: str) -> str | None:
+    """An IANA name, as Argo checks a CronWorkflow's timezone (time.LoadLocation); skipped where
+    this Python has no time zone database to ask."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except zoneinfo.ZoneInfoNotFoundError:
+        return None if not zoneinfo.available_timezones() else "is not an IANA time zone (e.g. Europe/Paris)"
+    except ValueError:
+        return "is not an IANA time zone (e.g. Europe/Paris)"
+    return None
+
+
+def _positive(value: int) -> str | None:
+    return None if value >= 1 else "must be 1 or more"
+
+
+def _command(words: list[str]) -> str | None:
+    return None if words and all(words) else "must name a command (a non-empty list of non-empty words)"
 
 
 def _no_labels() -> dict[str, str]:
@@ -41,9 +109,12 @@ class ArgoProfile:
     argo_version: ArgoVersion = field(
         default="4", metadata={"key": "argoVersion", "help": "the controller's major version, 4 or 3 (3.6+)"}
     )
-    namespace: str | None = field(default=None, metadata={"help": "metadata.namespace of every manifest"})
+    namespace: str | None = field(
+        default=None, metadata={"help": "metadata.namespace of every manifest", "check": dns_label_problem}
+    )
     service_account: str | None = field(
-        default=None, metadata={"key": "serviceAccountName", "help": "spec.serviceAccountName the pods run as"}
+        default=None,
+        metadata={"key": "serviceAccountName", "help": "spec.serviceAccountName the pods run as", "check": dns_subdomain_problem},
     )
     kind: Kind | None = field(
         default=None,
@@ -51,32 +122,42 @@ class ArgoProfile:
                   "`-O kind=...` overrides it"},
     )
     timezone: str | None = field(
-        default=None, metadata={"help": "CronWorkflow timezone (IANA name, e.g. Europe/Paris); default UTC"}
+        default=None,
+        metadata={"help": "CronWorkflow timezone (IANA name, e.g. Europe/Paris); default UTC", "check": _timezone_problem},
     )
     spot: SpotPreset = field(default="karpenter", metadata={"help": "spot scheduling preset for interruptible tasks"})
     spot_node_selector: Mapping[str, str] = field(
-        default_factory=_no_labels, metadata={"key": "spotNodeSelector", "help": "extra nodeSelector for interruptible tasks"}
+        default_factory=_no_labels,
+        metadata={"key": "spotNodeSelector", "help": "extra nodeSelector for interruptible tasks", "check": _labels_problem},
     )
     spot_tolerations: list[str] = field(
         default_factory=_no_strings,
         metadata={"key": "spotTolerations", "help": "tolerations for interruptible tasks, kubectl taint syntax: "
-                  "KEY[=VALUE]:EFFECT"},
+                  "KEY[=VALUE]:EFFECT", "check": _tolerations_problem,
+                  "hint": "write KEY[=VALUE]:EFFECT, e.g. spot=true:NoSchedule"},
     )
     spot_affinity: Mapping[str, str] = field(
         default_factory=_no_labels,
-        metadata={"key": "spotAffinity", "help": "required node affinity (label KEY: VALUE) for interruptible tasks"},
+        metadata={"key": "spotAffinity", "help": "required node affinity (label KEY: VALUE) for interruptible tasks",
+                  "check": _labels_problem},
     )
-    parallelism: int | None = field(default=None, metadata={"help": "spec.parallelism: pods running at once"})
+    parallelism: int | None = field(
+        default=None, metadata={"help": "spec.parallelism: pods running at once", "check": _positive}
+    )
     cache_config_map: str = field(
-        default="tether-cache", metadata={"key": "cacheConfigMap", "help": "ConfigMap that holds memoized outputs"}
+        default="tether-cache",
+        metadata={"key": "cacheConfigMap", "help": "ConfigMap that holds memoized outputs", "check": dns_subdomain_problem},
     )
     cache_max_age: str = field(
-        default="720h", metadata={"key": "cacheMaxAge", "help": "how long a memoized output is reused (Go duration)"}
+        default="720h",
+        metadata={"key": "cacheMaxAge", "help": "how long a memoized output is reused (Go duration)",
+                  "check": _go_duration_problem, "hint": "write a Go duration: 720h, 30m, 1h30m"},
     )
     tether: list[str] = field(
-        default_factory=lambda: ["tether"], metadata={"help": "the command that runs tether inside the image"}
+        default_factory=lambda: ["tether"],
+        metadata={"help": "the command that runs tether inside the image", "check": _command},
     )
-    image_pull_policy: str | None = field(
+    image_pull_policy: PullPolicy | None = field(
         default=None, metadata={"key": "imagePullPolicy", "help": "Always | IfNotPresent | Never"}
     )
 

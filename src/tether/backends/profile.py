@@ -6,7 +6,9 @@ fills it from YAML generically by field type, so every backend gets located diag
 (file:line:col, did-you-mean) for unknown keys and bad values without writing a parser.
 Field types: str, int, float, bool, Literal[...], Enum, Mapping[str, T], list[T], tuple[T, ...],
 nested frozen dataclasses, Optional (X | None), and Any (plain data passed through). Field
-metadata: `key` (the YAML key, when it differs from the field name) and `help`. A profile type
+metadata: `key` (the YAML key, when it differs from the field name), `help`, and `check`: a
+function of the value read that returns what is wrong with it (a phrase after the key, e.g. "is
+not a lowercase DNS-1123 label") or None, with an optional `hint`, for the rules a type cannot say. A profile type
 must be constructible with no arguments: its defaults are what compile uses without a file.
 """
 
@@ -264,7 +266,11 @@ class _Reader:
             key = _join(where, key_node.value)
             self.spans[key] = self.span(value_node)
             value = self.value(value_node, hints[item.name], key)
-            if value is not _NOTHING:
+            check = item.metadata.get("check")
+            problem = check(value) if check is not None and value is not _NOTHING and value is not None else None
+            if problem:
+                self.error(value_node, f"'{key}' {problem}", item.metadata.get("hint"))
+            elif value is not _NOTHING:
                 values[item.name] = value
         missing = [
             field_key(f) for f in dataclasses.fields(kind)
@@ -283,7 +289,16 @@ class _Reader:
         if not isinstance(node, yaml.ScalarNode):
             self.error(node, f"'{where}' must be {expected}, not {_node_text(node)}")
             return _NOTHING
-        value = yaml.constructor.SafeConstructor().construct_object(node) if node.tag != "tag:yaml.org,2002:str" else node.value
+        if node.tag not in _CORE_SCALAR_TAGS:  # `!custom`: the constructor would raise, and run nothing
+            self.error(node, f"'{where}': YAML tag '{node.tag}' is not allowed",
+                       "a profile is plain data: remove the tag")
+            return _NOTHING
+        try:
+            value = yaml.constructor.SafeConstructor().construct_object(node) if node.tag != _STR_TAG else node.value
+        except (ValueError, TypeError, yaml.YAMLError):  # `!!int "abc"`
+            self.error(node, f"'{where}': '{node.value}' is not a valid {node.tag.rpartition(':')[2]}",
+                       "remove the tag, or write a value of that type")
+            return _NOTHING
         if typing.get_origin(kind) is typing.Literal:
             choices = typing.get_args(kind)
             if value in choices and type(value) is type(choices[choices.index(value)]):
@@ -311,6 +326,12 @@ class _Reader:
             hint = "write the number without quotes"
         self.error(node, f"'{where}' must be {expected}, not {_show(value)}", hint)
         return _NOTHING
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_CORE_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp"))
+"""The tags a profile scalar may carry: what the safe loader resolves plain scalars to, or `!!int`
+and friends written out."""
 
 
 def _join(where: str, key: str) -> str:

@@ -21,6 +21,7 @@ from typing import Iterable, Optional
 
 from ..core.diagnostics import Diagnostics, Span, did_you_mean
 from ..core.ir import Binding, Task, Workflow, WorkflowInput, WorkflowOutput
+from ..core.k8s_names import DNS_LABEL, dns_label_problem
 from ..core.expr import BinOp, Call, Expr, Generator, Interp, ListExpr, Literal, Not, Ref, plain_value, refs, unparse, unparse_ref
 from ..core.placeholders import ERROR_TYPE, INVALID, evolve
 from ..core.types import BOOL, FLOAT, INT, STR, Type, accepts_value, is_assignable, list_of, type_of_literal
@@ -93,7 +94,6 @@ __doc__ = (__doc__ or "") + "\n".join(f"    {code}  {meaning}" for code, meaning
 
 
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _WORKFLOW_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _TASK_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -144,7 +144,7 @@ class _Validator:
     def check_names(self) -> None:
         wf = self.wf
         if wf.name:
-            problem = _dns_problem(wf.name)
+            problem = dns_label_problem(wf.name)
             if problem:
                 self.error("E400", f"workflow name '{wf.name}' {problem}", wf.span, _dns_hint(wf.name))
         seen: dict[str, object] = {}
@@ -153,7 +153,7 @@ class _Validator:
                 self.error("E106", f"task '{task.name}' is defined twice", task.span, "task names must be unique")
                 continue
             seen[task.name] = task
-            problem = _dns_problem(task.name)
+            problem = dns_label_problem(task.name)
             if problem:
                 self.error("E400", f"task name '{task.name}' {problem}", task.span, _dns_hint(task.name))
         for kind, items in (("input", wf.inputs), ("output", wf.outputs)):
@@ -674,19 +674,11 @@ def _rotate(cycle: list[str]) -> list[str]:
     return cycle[start:] + cycle[:start]
 
 
-def _dns_problem(name: str) -> str | None:
-    if len(name) > 63:
-        return f"is {len(name)} characters long (at most 63)"
-    if not _DNS_LABEL.fullmatch(name):
-        return "is not a lowercase DNS-1123 label"
-    return None
-
-
 def _dns_hint(name: str) -> str:
     if len(name) > 63:
         return "Kubernetes and AWS Batch names are limited to 63 characters"
     fixed = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
-    if fixed and fixed != name and _DNS_LABEL.fullmatch(fixed):
+    if fixed and fixed != name and DNS_LABEL.fullmatch(fixed):
         return f"use lowercase letters, digits and '-': '{fixed}'"
     return "use lowercase letters, digits and '-', starting and ending with a letter or digit"
 

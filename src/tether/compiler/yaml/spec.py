@@ -29,6 +29,7 @@ from ..cron import CRON_HINT, cron_problem
 from ...core.diagnostics import Diagnostics, Span, did_you_mean
 from ...core.expr import Expr, ExprSyntaxError, ListExpr, Literal, TemplatePiece, parse_expr, parse_template, refs, split_template
 from ...core.expr.syntax import REFERENCE_TEXT
+from ...core.k8s_names import LABEL_HINT, label_key_problem, label_value_problem
 from ...core.ir import Binding, Container, Output, Task, Workflow, WorkflowInput, WorkflowOutput
 from ...core.types import Type, TypeSyntaxError, accepts_value, parse_type
 from ...core.placeholders import ERROR_TYPE, INVALID, evolve
@@ -202,7 +203,7 @@ class _Reader(PolicyReader):
             for what, checked, node in (("key", key, item.key), ("value", text, item.value)):
                 problem = _label_problem(checked, what)
                 if problem:
-                    self.error("E403", f"label {what} '{checked}' {problem}", self.span(node), _LABEL_HINT)
+                    self.error("E403", f"label {what} '{checked}' {problem}", self.span(node), LABEL_HINT)
             result.append((key, text))
         return tuple(result)
 
@@ -697,22 +698,12 @@ def _reference_guess(message: str) -> str | None:
 
 # ------------------------------------------------------------------------------ labels
 
-_LABEL_HINT = "Kubernetes labels: up to 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric"
-_LABEL_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?")
-_LABEL_PREFIX = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
-
-
 def _label_text(value: object) -> str:
     return word(value)
 
 
 def _label_problem(text: str, what: str) -> str | None:
-    if what == "key":
-        prefix, slash, name = text.rpartition("/")
-        if slash and not _LABEL_PREFIX.fullmatch(prefix):
-            return "has an invalid prefix"
-        return None if _LABEL_NAME.fullmatch(name) else "is not a valid label name"
-    return None if text == "" or _LABEL_NAME.fullmatch(text) else "is not valid"
+    return label_key_problem(text) if what == "key" else label_value_problem(text)
 
 
 __all__ = [
