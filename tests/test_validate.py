@@ -293,3 +293,21 @@ def test_reporting_repeated_references_is_linear() -> None:
     Counted in executed lines, not seconds: 4x the references may cost at most 6x the work
     (it was 64x)."""
     assert _line_events(200) < 6 * _line_events(50)
+
+
+def test_counts_and_durations_past_what_platforms_take_are_refused() -> None:
+    """A Python spec can build any int; 1e23 retries would reach Argo as `limit: 1e23`."""
+    from tether.core.ir import Backoff, InterruptPolicy
+
+    wf = Workflow("big", tasks=(
+        task("many", retry=RetryPolicy(10_001), interruptible=InterruptPolicy(10**23)),
+        task("forever", timeout_s=2**31),
+        task("slow", retry=RetryPolicy(1, Backoff(2**31, 2.0))),
+        task("fine", retry=RetryPolicy(10_000), timeout_s=2**31 - 1),
+    ))
+    assert run(wf)[1] == [
+        ("E113", "retries of task 'many' must be at most 10,000, not 10,001"),
+        ("E113", "interruptible of task 'many' must be at most 10,000, not 100,000,000,000,000,000,000,000"),
+        ("E113", "timeout of task 'forever' must be at most 2,147,483,647 seconds (about 68 years), not 2,147,483,648"),
+        ("E113", "retry backoff of task 'slow' waits longer than 2,147,483,647 seconds"),
+    ]

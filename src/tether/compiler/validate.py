@@ -27,6 +27,13 @@ from ..core.placeholders import ERROR_TYPE, INVALID, evolve
 from ..core.types import BOOL, FLOAT, INT, STR, Type, accepts_value, is_assignable, list_of, type_of_literal
 from .skips import skippable, spelling
 
+MAX_COUNT = 10_000
+"""Most retries, interruptions, checkpoints kept or GPUs a task may ask for: far past any real use,
+and inside the 32-bit integers Argo (retryStrategy.limit, an IntOrString) and AWS Batch
+(retryStrategy.attempts, resourceRequirements) take."""
+MAX_SECONDS = 2**31 - 1
+"""Longest timeout or backoff: AWS Batch's attemptDurationSeconds is an Integer (API_JobTimeout)."""
+
 CODES: dict[str, str] = {
     "E000": "internal error in tether (a bug: please report it)",
     "E100": "SPEC is not a YAML file, file.py:workflow or package.module:workflow",
@@ -89,6 +96,7 @@ CODES: dict[str, str] = {
     "E402": "an environment variable name is invalid or uses a reserved prefix",
     "E403": "a label key or value is not valid for Kubernetes",
     "E404": "an input or output name is longer than 255 characters",
+    "E405": "a task's image is empty",
 }
 __doc__ = (__doc__ or "") + "\n".join(f"    {code}  {meaning}" for code, meaning in CODES.items()) + "\n"
 
@@ -243,25 +251,39 @@ class _Validator:
                     )
 
     def check_policies(self, task: Task) -> None:
-        """Counts the YAML front end already range-checks; here for specs built in Python."""
+        """Counts and durations in range: the YAML front end checks the minima already (this is
+        for specs built in Python); the maxima keep every value inside what the platforms take."""
         retries, interruptions = task.retry.retries, task.interruptible.max_interruptions if task.interruptible else 0
         keep, timeout = task.checkpoint.keep if task.checkpoint else 1, 1 if task.timeout_s is None else task.timeout_s
-        if retries >= 0 and interruptions >= 0 and keep >= 1 and task.resources.gpu >= 0 and timeout >= 1:
-            checks: tuple[tuple[str, int, int], ...] = ()  # the usual case, decided without building anything
+        gpu = task.resources.gpu
+        if 0 <= retries <= MAX_COUNT and 0 <= interruptions <= MAX_COUNT and 1 <= keep <= MAX_COUNT \
+                and 0 <= gpu <= MAX_COUNT and 1 <= timeout <= MAX_SECONDS:
+            checks: tuple[tuple[str, int, int, int], ...] = ()  # the usual case, decided without building anything
         else:
             checks = (
-                ("retries", retries, 0), ("interruptible", interruptions, 0), ("checkpoint", keep, 1),
-                ("resources", task.resources.gpu, 0), ("timeout", timeout, 1),
+                ("retries", retries, 0, MAX_COUNT), ("interruptible", interruptions, 0, MAX_COUNT),
+                ("checkpoint", keep, 1, MAX_COUNT), ("resources", gpu, 0, MAX_COUNT), ("timeout", timeout, 1, MAX_SECONDS),
             )
-        for key, value, minimum in checks:
+        for key, value, minimum, maximum in checks:
             if value < minimum:
                 self.error("E113", f"{key} of task '{task.name}' must be {minimum} or more, not {value}", task.span_of(key))
+            elif value > maximum:
+                unit = " seconds (about 68 years)" if key == "timeout" else ""
+                self.error("E113", f"{key} of task '{task.name}' must be at most {maximum:,}{unit}, not {value:,}",
+                           task.span_of(key), "no platform takes more: Argo and AWS Batch keep these in 32 bits")
         backoff = task.retry.backoff
         if backoff is not None and (backoff.delay_s < 0 or backoff.factor < 1):
             self.error("E113", f"retry backoff of task '{task.name}' needs delay >= 0 and factor >= 1", task.span_of("retries"))
+        elif backoff is not None and max(backoff.delay_s, backoff.max_delay_s or 0) > MAX_SECONDS:
+            self.error("E113", f"retry backoff of task '{task.name}' waits longer than {MAX_SECONDS:,} seconds",
+                       task.span_of("retries"))
         for key, quantity in (("cpu", task.resources.cpu_millicores), ("memory", task.resources.memory_bytes)):
             if quantity is not None and quantity < 0:
                 self.error("E113", f"{key} of task '{task.name}' is negative", task.span_of(f"resources.{key}"))
+        if task.image == "":
+            key = "container.image" if "container.image" in task.spans else "image"
+            self.error("E405", f"task '{task.name}' has an empty image", task.span_of(key),
+                       "name an image (registry/name:tag), or leave `image` out to take the profile's")
 
     def check_env(self, task: Task) -> None:
         if not task.env and not task.secrets:
