@@ -105,9 +105,9 @@ def test_a_bad_profile_value_is_located_and_nothing_is_printed(env: dict[str, st
     (tmp_path / "profile.yaml").write_text("toy:\n  mode: fats\n  queu: q\n", encoding="utf-8")
     done = compile_(env, tmp_path, "flow.yaml", "--target", "toy", "--profile", "profile.yaml")
     assert done.returncode == 1 and done.stdout == ""
-    assert "profile.yaml:2:9: error[E122]: 'toy.mode' must be one of fast, safe, not 'fats'" in done.stderr
+    assert "profile.yaml:2:9: error[E132]: 'toy.mode' must be one of fast, safe, not 'fats'" in done.stderr
     assert "did you mean 'fast'?" in done.stderr
-    assert "profile.yaml:3:3: error[E123]: unknown key 'queu' in 'toy'" in done.stderr
+    assert "profile.yaml:3:3: error[E133]: unknown key 'queu' in 'toy'" in done.stderr
 
 
 def test_unsupported_features_are_errors_unless_warn(env: dict[str, str], tmp_path: Path) -> None:

@@ -90,32 +90,32 @@ def test_unknown_keys_and_bad_values_are_located_with_a_hint() -> None:
         "    tolerations: spot\n"
     )
     assert found == [
-        ("E123", "unknown key 'stor' in the profile", 1, 1, "did you mean 'store'?"),
-        ("E123", "unknown key 'namespce' in 'argo'", 3, 3, "did you mean 'namespace'?"),
-        ("E122", "'argo.parallelism' must be an integer, not '3'", 4, 16, "write the number without quotes"),
-        ("E122", "'argo.kind' must be one of workflow, template, not 'templat'", 5, 9, "did you mean 'template'?"),
-        ("E122", "'argo.debug' must be true or false, not the number 1", 6, 10, None),
-        ("E122", "'argo.pod.nodeSelector.gpu' must be a string, not the boolean true", 8, 25, "quote it: 'true'"),
-        ("E122", "'argo.pod.tolerations' must be a list, not 'spot'", 9, 18, "write [a, b] or one '- item' per line"),
+        ("E133", "unknown key 'stor' in the profile", 1, 1, "did you mean 'store'?"),
+        ("E133", "unknown key 'namespce' in 'argo'", 3, 3, "did you mean 'namespace'?"),
+        ("E132", "'argo.parallelism' must be an integer, not '3'", 4, 16, "write the number without quotes"),
+        ("E132", "'argo.kind' must be one of workflow, template, not 'templat'", 5, 9, "did you mean 'template'?"),
+        ("E132", "'argo.debug' must be true or false, not the number 1", 6, 10, None),
+        ("E132", "'argo.pod.nodeSelector.gpu' must be a string, not the boolean true", 8, 25, "quote it: 'true'"),
+        ("E132", "'argo.pod.tolerations' must be a list, not 'spot'", 9, 18, "write [a, b] or one '- item' per line"),
     ]
 
 
 def test_shape_errors_are_reported_not_raised() -> None:
     assert read("- a\n- b\n")[1] == [
-        ("E122", "the profile must be a mapping with store, image and one section per target, not a list", 1, 1, None),
+        ("E132", "the profile must be a mapping with store, image and one section per target, not a list", 1, 1, None),
     ]
-    assert read("argo: [1]\n")[1][0][:2] == ("E122", "'argo' must be a mapping, not a list")
-    assert read("argo:\n  namespace: a\n  namespace: b\n")[1][0][:2] == ("E122", "key 'argo.namespace' is given twice")
+    assert read("argo: [1]\n")[1][0][:2] == ("E132", "'argo' must be a mapping, not a list")
+    assert read("argo:\n  namespace: a\n  namespace: b\n")[1][0][:2] == ("E132", "key 'argo.namespace' is given twice")
     code, message, line, col, _ = read("argo: {namespace: [}\n")[1][0]
-    assert (code, line) == ("E120", 1) and message.startswith("profile is not valid YAML")
+    assert (code, line) == ("E130", 1) and message.startswith("profile is not valid YAML")
 
 
 def test_yaml_tags_are_refused_not_constructed() -> None:
     """A profile is plain data, as a spec is (E103 there): a tag is located, never a traceback."""
     profile, found = read("store: !custom s3://b\nargo: {parallelism: !!int abc, ratio: !!float '2'}\n")
     assert [(c, m, line, col) for c, m, line, col, _ in found] == [
-        ("E122", "'store': YAML tag '!custom' is not allowed", 1, 8),
-        ("E122", "'argo.parallelism': 'abc' is not a valid int", 2, 21),
+        ("E132", "'store': YAML tag '!custom' is not allowed", 1, 8),
+        ("E132", "'argo.parallelism': 'abc' is not a valid int", 2, 21),
     ]
     assert profile.target.ratio == 2.0  # a core tag written out is fine
 
@@ -128,14 +128,14 @@ def test_an_empty_file_or_section_keeps_the_defaults() -> None:
 def test_a_section_for_a_target_without_a_profile_type_is_an_error() -> None:
     profile, found = read("store: s3://b\nargo: {namespace: x}\n", profile_type=None)
     assert profile.store == "s3://b" and profile.target is None
-    assert [f[:3] for f in found] == [("E121", "target 'argo' takes no profile section", 2, )[:3]]
+    assert [f[:3] for f in found] == [("E131", "target 'argo' takes no profile section", 2, )[:3]]
 
 
 def test_a_missing_file_is_a_diagnostic(tmp_path: Path) -> None:
     diagnostics = Diagnostics()
     profile = load_profile(str(tmp_path / "absent.yaml"), "argo", Section, diagnostics)
     assert profile.target == Section()
-    assert [d.code for d in diagnostics] == ["E120"]
+    assert [d.code for d in diagnostics] == ["E130"]
 
 
 def test_describe_lists_keys_types_defaults_and_help() -> None:

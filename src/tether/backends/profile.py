@@ -83,7 +83,7 @@ def load_profile(
             with open(path, encoding="utf-8") as stream:
                 text = stream.read()
         except (OSError, UnicodeDecodeError) as exc:
-            diagnostics.error("E120", f"cannot read profile {path}: {exc}")
+            diagnostics.error("E130", f"cannot read profile {path}: {exc}")
             return Profile(target=_default(profile_type), options=options, path=path)
     reader = _Reader(path, diagnostics)
     root = reader.compose(text)
@@ -109,7 +109,7 @@ def load_profile(
     target_value = _default(profile_type)
     if section is not None and profile_type is None:
         diagnostics.error(
-            "E121", f"target '{target}' takes no profile section", reader.span(section),
+            "E131", f"target '{target}' takes no profile section", reader.span(section),
             "remove this section; `store` and `image` go at the top level",
         )
     elif section is not None and not _is_null(section):
@@ -170,9 +170,9 @@ class _Reader:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             span = Span(self.path, mark.line + 1, mark.column + 1) if mark else None
-            self.diagnostics.error("E120", f"profile is not valid YAML: {exc.problem or exc}", span)
+            self.diagnostics.error("E130", f"profile is not valid YAML: {exc.problem or exc}", span)
         except (yaml.YAMLError, RecursionError) as exc:
-            self.diagnostics.error("E120", f"profile is not valid YAML: {type(exc).__name__}", Span(self.path, 1, 1))
+            self.diagnostics.error("E130", f"profile is not valid YAML: {type(exc).__name__}", Span(self.path, 1, 1))
         return None
 
     def span(self, node: yaml.Node) -> Span:
@@ -180,7 +180,7 @@ class _Reader:
         return Span(self.path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
     def error(self, node: yaml.Node, message: str, hint: str | None = None) -> None:
-        self.diagnostics.error("E122", message, self.span(node), hint)
+        self.diagnostics.error("E132", message, self.span(node), hint)
 
     def is_mapping(self, node: yaml.Node, what: str, expected: str) -> bool:
         import yaml
@@ -210,7 +210,7 @@ class _Reader:
     def unknown(self, key_node: yaml.Node, key: str, known: Iterable[str], where: str) -> None:
         guess = did_you_mean(key, known)
         hint = f"did you mean '{guess}'?" if guess else "known keys: " + ", ".join(sorted(known))
-        self.diagnostics.error("E123", f"unknown key '{key}' in {where}", self.span(key_node), hint)
+        self.diagnostics.error("E133", f"unknown key '{key}' in {where}", self.span(key_node), hint)
 
     def value(self, node: yaml.Node, kind: Any, where: str) -> Any:
         """`node` as a value of type `kind`, or `_NOTHING` after reporting why it is not one."""
