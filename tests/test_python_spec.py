@@ -691,3 +691,10 @@ def test_the_ml_example_functions_run_locally_with_tiny_data() -> None:
     weights = ml.train(shards=cleaned, epochs=5, learning_rate=0.5)
     metrics = ml.evaluate(weights=weights, holdout=data.holdout)
     assert 0.5 < metrics.accuracy <= 1.0 and metrics.loss > 0
+
+
+def test_a_name_bound_to_something_else_is_located_where_it_is_bound(tmp_path: Path) -> None:
+    (tmp_path / "flows.py").write_text("import tether\n\nretries = 3\nwf = retries + 2\n", encoding="utf-8")
+    (diagnostic,) = load(f"{tmp_path / 'flows.py'}:wf").diagnostics
+    assert diagnostic.code == "E121" and diagnostic.span is not None
+    assert (diagnostic.span.line, diagnostic.span.col) == (4, 1)

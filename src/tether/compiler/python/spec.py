@@ -12,6 +12,8 @@ body) becomes a diagnostic at the user's file:line taken from the traceback, nev
 
 from __future__ import annotations
 
+import ast
+
 import importlib
 import importlib.util
 import inspect
@@ -412,7 +414,27 @@ def _not_a_workflow(
     function = getattr(value, "__wrapped__", value)
     if callable(function) and hasattr(function, "__code__"):
         span = index.def_span(function.__code__)
+    else:  # `wf = 5`: the module's own line that binds the name
+        span = _binding_span(module, attribute, index)
     diags.error("E121", f"'{attribute}' in '{target}' is not a @tether.workflow", span, hint)
+
+
+def _binding_span(module: ModuleType, name: str, index: SourceIndex) -> Span | None:
+    """Where `module` last binds `name` at its top level (an assignment, def, class or import)."""
+    filename = getattr(module, "__file__", None)
+    tree = index.tree(filename) if filename else None
+    if tree is None or filename is None:
+        return None
+    found: ast.AST | None = None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            found = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found = next((t for t in targets if isinstance(t, ast.Name) and t.id == name), found)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name) == name for a in node.names):
+            found = node
+    return index.node_span(filename, found) if found is not None else None
 
 
 def _report_exception(
