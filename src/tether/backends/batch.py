@@ -16,7 +16,10 @@ Decisions (README, "AWS Batch"):
 - `when` is evaluated by `tether exec`, which exits 0 as skipped.
 - More than 20 dependencies: barrier jobs (`true`, each depending on at most 20) in between.
 - Batch has no retry delay and at most 10 attempts: `backoff` and a budget past 10 attempts are
-  `unsupported` diagnostics (`--unsupported=warn` drops the delay / caps at 10).
+  `unsupported` diagnostics (`--unsupported=warn` drops the delay / caps at 10). Nor has it
+  memoization: `cache` is a warning (E427), as a task run again costs time, never a wrong result.
+- On Fargate, resources are rounded up to a valid vCPU/memory pair (FARGATE_SIZES); past the
+  largest is `unsupported`. A job whose command cannot fit AWS's request limits is error E426.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from ..core.diagnostics import Diagnostics
 from ..core.expr import Ref, refs
@@ -35,11 +38,15 @@ from ..core.ir import Task, Workflow, topological_order
 from ..core.task_codec import encode_task
 from ..core.values import encode_text
 from . import Manifest, resolve_images, warn_without_store
-from .batch_profile import BatchProfile
+from .batch_profile import BatchProfile, check_profile
 from .profile import Profile
 
 RUN_ID_PARAM = "run_id"
 NODE_PARAM = "node"
+INPUTS_PARAM = "tether_inputs"
+"""A definition parameter no command references: the workflow's declared inputs and their types
+(`{"name": {"type": "int"}, "req": {"type": "str", "required": true}}`), so `bind_plan` checks
+`-p` values as `tether run -p` does, and accepts an input that no job reads."""
 RUN_ID_PLACEHOLDER = "RUN_ID"
 """The plan's `run_id` parameter until `tether submit` (or a test) binds a real one."""
 
@@ -56,6 +63,17 @@ MIN_TIMEOUT_S = 60
 # https://docs.aws.amazon.com/batch/latest/APIReference/API_RegisterJobDefinition.html
 # (jobDefinitionName) and API_SubmitJob.html (jobName): up to 128 letters, numbers, - and _.
 MAX_NAME = 128
+# Batch starts each attempt as an ECS task whose command and environment are container overrides:
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html (overrides): "A total
+# of 8192 characters are allowed for overrides. This limit includes the JSON formatting characters
+# of the override structure." AWS Batch fails such a job with "Container Overrides length must be
+# at most 8192", and refuses a SubmitJob over 30 KiB: "Job size must be less than 30 KiB"
+# (both reported in https://github.com/ASFHyP3/hyp3/issues/3041). BATCH_ENV_RESERVE leaves room
+# for the AWS_BATCH_* variables Batch adds to the overrides itself (job id, queue, CE, attempt,
+# array index: https://docs.aws.amazon.com/batch/latest/userguide/job_env_vars.html).
+MAX_OVERRIDES = 8192
+BATCH_ENV_RESERVE = 1024
+MAX_JOB_BYTES = 30 * 1024
 
 # DESIGN.md (AWS Batch) and https://docs.aws.amazon.com/batch/latest/userguide/job_retries.html:
 # exit 75 (RecoverableError; `tether exec` turns it into a fatal exit once the user budget is
@@ -71,6 +89,13 @@ EVALUATE_ON_EXIT = (
     {"action": "RETRY", "onStatusReason": "Host EC2*"},
     {"action": "EXIT", "onReason": "*"},
 )
+
+# The smallest job each platform runs: a barrier only runs `true`. Fargate takes only its
+# vCPU/memory pairs (FARGATE_SIZES); 0.25 vCPU with 512 MiB is the smallest.
+_BARRIER_RESOURCES = {
+    "EC2": (("VCPU", "1"), ("MEMORY", "128")),
+    "FARGATE": (("VCPU", "0.25"), ("MEMORY", "512")),
+}
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -95,6 +120,7 @@ def build_plan(workflow: Workflow, profile: Profile, diagnostics: Diagnostics) -
     store = profile.store
     warn_without_store(workflow, profile, diagnostics, "job")
     workflow = resolve_images(workflow, profile, diagnostics)
+    check_profile(profile, target, diagnostics)
     builder = _PlanBuilder(workflow, target, store, diagnostics)
     for task in topological_order(workflow.tasks):
         builder.add_task(task)
@@ -136,6 +162,14 @@ class _PlanBuilder:
 
     def add_task(self, task: Task) -> None:
         size, sized_by = self._foreach_size(task)
+        if task.cache is not None:
+            # Batch has no memoization: every submitted job runs (API_SubmitJob.html has no
+            # cache or result-reuse field); tether's cache lives in `tether run` only.
+            # A warning, not E410: running a task again costs time, never a wrong result.
+            self.diagnostics.warning(
+                "E427", f"task '{task.name}' has `cache`; AWS Batch has no memoization, so it runs every time",
+                task.span_of("cache"), "`tether run` and Argo (memoize) reuse its outputs; on Batch, remove `cache` to silence this",
+            )
         definition = self._definition(task)
         name = self._define(definition, f"{self.target.name_prefix}{self.workflow.name}-{task.name}")
         submission: dict[str, Any] = {
@@ -162,13 +196,41 @@ class _PlanBuilder:
         self._sizes[task.name] = size
         self._job_names[task.name] = submission["jobName"]
         self.submissions.append(submission)
+        self._check_size(task, {"jobDefinitionName": name, **definition}, submission)
+
+    def _check_size(self, task: Task, definition: dict[str, Any], submission: dict[str, Any]) -> None:
+        """A located error when this job cannot fit AWS's request limits (see MAX_OVERRIDES)."""
+        problem = size_problem(definition, submission)
+        if problem is None:
+            return
+        params = definition.get("parameters", {})
+        values = {k[len("in_"):]: len(v) for k, v in params.items() if k.startswith("in_")}
+        payload = next((len(a) for a in definition["containerProperties"]["command"] if a.startswith("z")), 0)
+        biggest = max(values, key=lambda k: values[k], default=None)
+        if biggest is not None and values[biggest] > payload:
+            declared = next((i for i in self.workflow.inputs if input_param(i.name) == "in_" + biggest), None)
+            span, what = (declared.span if declared else None) or task.span, f"the default of input '{biggest}'"
+        elif task.foreach is not None and not isinstance(task.foreach, Ref):
+            span, what = task.span_of("foreach"), "its literal foreach list (carried in the task payload)"
+        else:
+            span, what = task.span, "the task definition (carried in the task payload)"
+        self.diagnostics.error(
+            "E426", f"task '{task.name}': {problem}; most of it is {what}", span,
+            "pass a large value as a file (a `file` input in the store) or fan out over a workflow input",
+        )
 
     def _foreach_size(self, task: Task) -> tuple[int | None, str | None]:
-        """(array size or None, the workflow input that gives the list or None)."""
+        """(array size or None, the workflow input that gives the list or None). A foreach over
+        a required input has no size until `bind_plan` sets it from the `-p` value."""
         if task.foreach is None:
             return None, None
         known, items = foreach_known(task, self.workflow)
         span = task.span_of("foreach")
+        ref = task.foreach
+        if isinstance(ref, Ref) and ref.root == "inputs" and not ref.path and ref.name is not None:
+            declared = self.workflow.input(ref.name)
+            if declared is not None and not declared.has_default:
+                return None, ref.name
         if not known or items is None:
             self.diagnostics.error(
                 "E421", f"task '{task.name}': AWS Batch needs the foreach list when the plan is submitted, "
@@ -182,7 +244,6 @@ class _PlanBuilder:
                 f"2 to {MAX_ARRAY_SIZE:,} children", span,
             )
             return None, None
-        ref = task.foreach
         sized_by = ref.name if isinstance(ref, Ref) and ref.root == "inputs" else None
         return len(items), sized_by
 
@@ -201,7 +262,7 @@ class _PlanBuilder:
             "containerProperties": {
                 "image": task.image or "public.ecr.aws/docker/library/busybox:stable",
                 "command": ["true"],
-                "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "128"}],
+                "resourceRequirements": [{"type": k, "value": v} for k, v in _BARRIER_RESOURCES[self.target.platform]],
             },
             "platformCapabilities": [self.target.platform],
         }
@@ -245,6 +306,8 @@ class _PlanBuilder:
         # command elements: https://docs.aws.amazon.com/batch/latest/userguide/example-use-parameters.html),
         # whose value is the `--value` argument "inputs.X=TEXT" in engine text (contracts C3).
         parameters = {NODE_PARAM: task.name}
+        if self.workflow.inputs:
+            parameters[INPUTS_PARAM] = input_signature(self.workflow)
         for name in read:
             command += ["--value", f"Ref::{input_param(name)}"]
             declared = self.workflow.input(name)
@@ -285,15 +348,24 @@ class _PlanBuilder:
     def _resources(self, task: Task) -> list[dict[str, str]]:
         # https://docs.aws.amazon.com/batch/latest/APIReference/API_ResourceRequirement.html:
         # values are strings; VCPU a whole number on EC2 (rounded up here, which only gives more),
-        # MEMORY in MiB, GPU a whole number of GPUs.
+        # MEMORY in MiB (at least 4), GPU a whole number of GPUs (none on Fargate).
         res = task.resources
-        if res.cpu_millicores is None:
-            vcpus = str(self.target.default_vcpus)
-        elif self.target.platform == "FARGATE":
-            vcpus = _fargate_vcpus(res.cpu_millicores)
-        else:
-            vcpus = str(max(1, math.ceil(res.cpu_millicores / 1000)))
+        millicores = self.target.default_vcpus * 1000 if res.cpu_millicores is None else res.cpu_millicores
         memory = self.target.default_memory_mib if res.memory_bytes is None else max(4, math.ceil(res.memory_bytes / 2**20))
+        if self.target.platform == "FARGATE":
+            pair = fargate_pair(millicores, memory)
+            if pair is None:
+                self.diagnostics.unsupported(
+                    f"task '{task.name}' asks for {millicores / 1000:g} vCPU and {memory} MiB; the largest AWS Batch "
+                    f"job on Fargate has {FARGATE_SIZES[-1][0] / 1000:g} vCPU and {FARGATE_SIZES[-1][1][-1]} MiB",
+                    task.span_of("resources"),
+                    "ask for less, or use `platform: EC2` in the profile's batch section "
+                    "(--unsupported=warn compiles the largest Fargate size)",
+                )
+                pair = FARGATE_SIZES[-1][0], FARGATE_SIZES[-1][1][-1]
+            vcpus, memory = f"{pair[0] / 1000:g}", pair[1]
+        else:
+            vcpus = str(max(1, math.ceil(millicores / 1000)))
         out = [{"type": "MEMORY", "value": str(memory)}, {"type": "VCPU", "value": vcpus}]
         if res.gpu:
             if self.target.platform == "FARGATE":
@@ -377,13 +449,59 @@ class _PlanBuilder:
         return max(MIN_TIMEOUT_S, task.timeout_s)
 
 
-def _fargate_vcpus(millicores: int) -> str:
-    # https://docs.aws.amazon.com/batch/latest/APIReference/API_ResourceRequirement.html (VCPU on
-    # Fargate): 0.25, 0.5, 1, 2, 4, 8 or 16; the smallest that covers the request.
-    for v in (250, 500, 1000, 2000, 4000, 8000, 16000):
-        if millicores <= v:
-            return f"{v / 1000:g}"
-    return "16"
+def input_signature(workflow: Workflow) -> str:
+    """INPUTS_PARAM's value: every declared input's type, and which have no default."""
+    return json.dumps({i.name: {"type": str(i.type), **({} if i.has_default else {"required": True})}
+                       for i in sorted(workflow.inputs, key=lambda i: i.name)}, sort_keys=True, separators=(",", ":"))
 
 
-__all__ = ["BatchBackend", "MAX_DEPENDENCIES", "RUN_ID_PLACEHOLDER", "backend", "build_plan", "content_addressed"]
+def resolved_command(definition: Mapping[str, Any], params: Mapping[str, str]) -> list[str]:
+    """The command Batch runs: each whole `Ref::NAME` element replaced by the job's parameter, else
+    the definition's default (an element with neither stays as written, as AWS leaves it)."""
+    merged = {**definition.get("parameters", {}), **params}
+    return [merged.get(arg[len("Ref::"):], arg) if arg.startswith("Ref::") else arg
+            for arg in definition.get("containerProperties", {}).get("command", [])]
+
+
+def size_problem(definition: Mapping[str, Any], submission: Mapping[str, Any]) -> str | None:
+    """Why this job does not fit AWS's limits (MAX_OVERRIDES, MAX_JOB_BYTES), or None."""
+    props = definition.get("containerProperties", {})
+    command = resolved_command(definition, submission.get("parameters", {}))
+    overrides = len(json.dumps({"command": command, "environment": props.get("environment", [])},
+                               separators=(",", ":"), ensure_ascii=False))
+    limit = MAX_OVERRIDES - BATCH_ENV_RESERVE
+    if overrides > limit:
+        return (f"its command and environment take {overrides:,} characters, and AWS Batch passes at most "
+                f"{MAX_OVERRIDES:,} (less {BATCH_ENV_RESERVE:,} for its own variables) to the container")
+    job = {**definition, **submission, "containerProperties": {**props, "command": command}}
+    size = len(json.dumps(job, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_JOB_BYTES:
+        return f"the job takes {size:,} bytes, and AWS Batch submits jobs under {MAX_JOB_BYTES // 1024} KiB"
+    return None
+
+
+# https://docs.aws.amazon.com/batch/latest/APIReference/API_ResourceRequirement.html (value, for
+# VCPU and MEMORY on Fargate): each vCPU size takes only these MEMORY values (MiB); 8 and 16 vCPU
+# need Fargate platform 1.4.0 (the LATEST one). Rows: (millicores, allowed MiB, ascending).
+FARGATE_SIZES: tuple[tuple[int, tuple[int, ...]], ...] = (
+    (250, (512, 1024, 2048)),
+    (500, (1024, 2048, 3072, 4096)),
+    (1000, tuple(range(2048, 8192 + 1, 1024))),
+    (2000, tuple(range(4096, 16384 + 1, 1024))),
+    (4000, tuple(range(8192, 30720 + 1, 1024))),
+    (8000, tuple(range(16384, 61440 + 1, 4096))),
+    (16000, tuple(range(32768, 122880 + 1, 8192))),
+)
+
+
+def fargate_pair(millicores: int, memory_mib: int) -> tuple[int, int] | None:
+    """The smallest valid Fargate (millicores, MiB) covering both requests, or None when none does:
+    memory is rounded up to the size's next step, and vCPU up when the memory needs a larger size."""
+    for vcpu, memories in FARGATE_SIZES:
+        if millicores <= vcpu and memory_mib <= memories[-1]:
+            return vcpu, next(m for m in memories if m >= memory_mib)
+    return None
+
+
+__all__ = ["BatchBackend", "FARGATE_SIZES", "MAX_DEPENDENCIES", "RUN_ID_PLACEHOLDER", "backend", "build_plan", "content_addressed", "fargate_pair",
+           "input_signature", "resolved_command", "size_problem"]

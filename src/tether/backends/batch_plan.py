@@ -2,9 +2,10 @@
 
 `tether submit` does this before it talks to AWS, and the tests do the same before the Batch
 engine runs a plan, so both submit the same requests. A plan is only AWS requests, so what the
-binding needs is read from them: `Ref::in_X` placeholders in a definition's command, their
-defaults in the definition's `parameters`, and the `tether:foreach-input` tag of an array job
-whose size is the length of a workflow input.
+binding needs is read from them: the declared inputs and their types from each definition's
+`tether_inputs` parameter (no command references it), `Ref::in_X` placeholders in a definition's
+command with their defaults in the definition's `parameters`, and the `tether:foreach-input` tag
+of an array job whose size is the length of a workflow input.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import copy
 import json
 from typing import Any, Mapping
 
-from .batch import MAX_ARRAY_SIZE, NODE_PARAM, RUN_ID_PARAM, input_param
+from ..core.ir import Workflow, WorkflowInput
+from ..core.types import parse_type
+from ..core.values import encode_text
+from .batch import INPUTS_PARAM, MAX_ARRAY_SIZE, NODE_PARAM, RUN_ID_PARAM, input_param, size_problem
 
 FOREACH_TAG = "tether:foreach-input"
 TASK_TAG = "tether:task"
 
 
 class PlanBindError(ValueError):
-    """The values given do not fit the plan (an unknown or missing input, a bad list)."""
+    """The values given do not fit the plan (an unknown, missing or mistyped input, a bad list,
+    a job AWS would refuse as too large)."""
 
 
 def plan_inputs(plan: Mapping[str, Any]) -> dict[str, str | None]:
@@ -39,20 +44,55 @@ def plan_inputs(plan: Mapping[str, Any]) -> dict[str, str | None]:
     return out
 
 
+def _declared(plan: Mapping[str, Any]) -> Workflow | None:
+    """The workflow's inputs as the plan records them (INPUTS_PARAM), or None for a plan
+    compiled before they were recorded."""
+    for definition in plan.get("jobDefinitions", []):
+        text = definition.get("parameters", {}).get(INPUTS_PARAM)
+        if text is None:
+            continue
+        signature = json.loads(text)
+        inputs = tuple(WorkflowInput(name, parse_type(spec["type"]), has_default=not spec.get("required", False))
+                       for name, spec in sorted(signature.items()))
+        return Workflow(name=definition.get("tags", {}).get("tether:workflow", "workflow"), inputs=inputs)
+    return None
+
+
+def _check_values(plan: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, str]:
+    """`values` as engine text, each checked against its input's declared type with the parser
+    `tether run -p` uses (runtime.params.bind). Raises PlanBindError naming every problem."""
+    from ..runtime.params import ParamError, bind
+
+    declared = _declared(plan)
+    if declared is None:  # an older plan: only the inputs its jobs read are known, untyped
+        known = plan_inputs(plan)
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise PlanBindError(f"the plan reads no input {', '.join(map(repr, unknown))}; "
+                                f"inputs: {', '.join(sorted(known)) or 'none'}")
+        missing = sorted(n for n, default in known.items() if default is None and n not in values)
+        if missing:
+            raise PlanBindError(f"input {', '.join(map(repr, missing))} has no default: give it with -p NAME=VALUE")
+        return dict(values)
+    try:
+        bound = bind(declared, [f"{name}={text}" for name, text in sorted(values.items())])
+    except ParamError as exc:
+        raise PlanBindError(str(exc)) from None
+    types = {i.name: i.type for i in declared.inputs}
+    return {name: encode_text(value, types[name]) for name, value in bound.given.items()}
+
+
 def bind_plan(plan: Mapping[str, Any], run_id: str, values: Mapping[str, str] = {}) -> dict[str, Any]:
-    """A copy of `plan` whose submissions carry `run_id` and each given input value (engine text).
+    """A copy of `plan` whose submissions carry `run_id` and the given input values (engine text)
+    their own command reads.
 
     An array job sized by an input gets the size of the given list (one item: a plain job for
     node `task[0]`, as the backend compiles it). Raises PlanBindError when an input is unknown,
-    a required one is missing, or a list does not fit an array job.
+    a required one is missing, a value does not fit the input's type, a list does not fit an
+    array job, or a job would exceed AWS's request limits.
     """
-    known = plan_inputs(plan)
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise PlanBindError(f"the plan reads no input {', '.join(map(repr, unknown))}; inputs: {', '.join(sorted(known)) or 'none'}")
-    missing = sorted(n for n, default in known.items() if default is None and n not in values)
-    if missing:
-        raise PlanBindError(f"input {', '.join(map(repr, missing))} has no default: give it with -p NAME=VALUE")
+    texts = _check_values(plan, values)
+    definitions = {d.get("jobDefinitionName"): d for d in plan.get("jobDefinitions", [])}
     bound = copy.deepcopy(dict(plan))
     for sub in bound.get("submissions", []):
         params = sub.setdefault("parameters", {})
@@ -60,12 +100,18 @@ def bind_plan(plan: Mapping[str, Any], run_id: str, values: Mapping[str, str] = 
             params[RUN_ID_PARAM] = run_id
         else:
             continue  # a barrier job runs no tether exec
-        for name, text in sorted(values.items()):
-            params[input_param(name)] = f"inputs.{name}={text}"
+        definition = definitions.get(sub.get("jobDefinition"), {})
+        command = set(definition.get("containerProperties", {}).get("command", []))
+        for name, text in sorted(texts.items()):
+            if f"Ref::{input_param(name)}" in command:  # only what this job's command reads
+                params[input_param(name)] = f"inputs.{name}={text}"
         sized_by = sub.get("tags", {}).get(FOREACH_TAG)
-        if sized_by in values:
-            _resize(sub, values[sized_by])
+        if sized_by in texts:
+            _resize(sub, texts[sized_by])
         sub["parameters"] = dict(sorted(sub["parameters"].items()))
+        problem = size_problem(definition, sub) if definition else None
+        if problem is not None:
+            raise PlanBindError(f"job {sub['jobName']}: {problem}; pass a large value as a file in the store")
     return bound
 
 
