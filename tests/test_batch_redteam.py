@@ -127,24 +127,28 @@ def test_bad_profile_values_are_located(tmp_path: Path) -> None:
         "  command: []\n"
         "  tags: {'aws:team': data}\n"
     ))
-    diags = _compile_with_profile(_spec(tmp_path, _task("a")), prof)
-    found = {(d.code, d.message.split(":")[0], d.span.line if d.span else None) for d in diags if d.is_error}
+    diagnostics = Diagnostics()
+    load_profile(str(prof), "batch", BatchProfile, diagnostics, {}, ("batch",), text=prof.read_text())
+    found = {(d.code, d.message.split("'")[1], d.span.line if d.span else None) for d in diagnostics if d.is_error}
     assert found == {
-        ("E425", "profile batch.platform", 4),
-        ("E425", "profile batch.defaultVcpus", 5),
-        ("E425", "profile batch.defaultMemoryMiB", 6),
-        ("E425", "profile batch.onDemandQueue", 7),
-        ("E425", "profile batch.command", 8),
-        ("E425", "profile batch.tags.aws", 9),
+        ("E132", "batch.defaultVcpus", 5),
+        ("E132", "batch.defaultMemoryMiB", 6),
+        ("E132", "batch.onDemandQueue", 7),
+        ("E132", "batch.command", 8),
+        ("E132", "batch.tags", 9),
     }
-    assert all(d.span is not None and d.span.file == str(prof) for d in diags if d.is_error)
+    fargate = _profile_file(tmp_path, "  platform: FARGATE\n")
+    diags = _compile_with_profile(_spec(tmp_path, _task("a")), fargate)
+    assert {(d.code, d.span.line if d.span else None) for d in diags if d.is_error} == {("E425", 4)}
 
 
 def test_too_many_tags_with_tethers_own(tmp_path: Path) -> None:
     tags = ", ".join(f"t{i}: v" for i in range(47))
-    diags = _compile_with_profile(_spec(tmp_path, _task("a")), _profile_file(tmp_path, f"  tags: {{{tags}}}\n"))
-    (d,) = [d for d in diags if d.is_error]
-    assert d.code == "E425" and "51 tags" in d.message and d.span is not None and d.span.line == 4
+    diagnostics = Diagnostics()
+    prof = _profile_file(tmp_path, f"  tags: {{{tags}}}\n")
+    load_profile(str(prof), "batch", BatchProfile, diagnostics, {}, ("batch",), text=prof.read_text())
+    (d,) = [d for d in diagnostics if d.is_error]
+    assert d.code == "E132" and "51, and AWS Batch allows 50" in d.message and d.span is not None and d.span.line == 4
 
 
 # -- 2. sizes --------------------------------------------------------------------------------

@@ -30,6 +30,41 @@ def _no_tags() -> dict[str, str]:
     return {}
 
 
+# Single values AWS Batch refuses, checked where the profile writes them (profile.py `check`):
+# https://docs.aws.amazon.com/batch/latest/APIReference/API_ResourceRequirement.html: VCPU "must
+# specify at least one vCPU" (EC2), and "at least 4 MiB of memory for a job";
+# API_SubmitJob.html: jobQueue is required (a queue name or ARN).
+def _at_least_one_vcpu(value: int) -> str | None:
+    return None if value >= 1 else f"is {value} vCPUs; a job needs at least 1"
+
+
+def _at_least_4_mib(value: int) -> str | None:
+    return None if value >= 4 else f"is {value} MiB; AWS Batch needs at least 4 MiB for a job"
+
+
+def _queue(name: str) -> str | None:
+    return None if name.strip() else "is empty; name a job queue (its name or ARN)"
+
+
+def _command(words: list[str]) -> str | None:
+    if words and all(word.strip() for word in words):
+        return None
+    return "is empty or has an empty part; every job runs `<command> exec ...`"
+
+
+def _tags(tags: Mapping[str, str]) -> str | None:
+    for key, value in sorted(tags.items()):
+        if key.lower().startswith("aws:") or value.lower().startswith("aws:"):
+            return f"has '{key}': the `aws:` prefix is reserved for AWS in tag keys and values"
+        if not 1 <= len(key) <= MAX_TAG_KEY or len(value) > MAX_TAG_VALUE:
+            return f"has '{key[:40]}': tag keys have 1 to {MAX_TAG_KEY} characters and values at most {MAX_TAG_VALUE}"
+    if len(set(tags) | set(TETHER_TAGS)) > MAX_TAGS:
+        total = len(set(tags) | set(TETHER_TAGS))
+        return (f"has {len(tags)} tags, and tether adds up to {len(TETHER_TAGS)} of its own to every job: "
+                f"{total}, and AWS Batch allows {MAX_TAGS} on a job with its definition's")
+    return None
+
+
 def _tether_command() -> list[str]:
     return ["tether"]
 
@@ -40,11 +75,12 @@ class BatchProfile:
 
     spot_queue: str = field(
         default="tether-spot",
-        metadata={"key": "spotQueue", "help": "job queue for interruptible tasks (spot compute environments)"},
+        metadata={"key": "spotQueue", "help": "job queue for interruptible tasks (spot compute environments)",
+                  "check": _queue},
     )
     on_demand_queue: str = field(
         default="tether-on-demand",
-        metadata={"key": "onDemandQueue", "help": "job queue for every other task"},
+        metadata={"key": "onDemandQueue", "help": "job queue for every other task", "check": _queue},
     )
     job_role_arn: str | None = field(
         default=None, metadata={"key": "jobRoleArn", "help": "IAM role the task assumes (reads/writes the store)"}
@@ -62,64 +98,39 @@ class BatchProfile:
         },
     )
     tags: Mapping[str, str] = field(
-        default_factory=_no_tags, metadata={"help": "tags on every job definition and job"}
+        default_factory=_no_tags,
+        metadata={"help": "tags on every job definition and job", "check": _tags,
+                  "hint": f"keep at most {MAX_TAGS - len(TETHER_TAGS)} tags, none starting with `aws:`"},
     )
     platform: Literal["EC2", "FARGATE"] = field(
         default="EC2", metadata={"help": "platformCapabilities of the job definitions"}
     )
     default_vcpus: int = field(
-        default=1, metadata={"key": "defaultVcpus", "help": "VCPU of a task that requests no cpu"}
+        default=1, metadata={"key": "defaultVcpus", "help": "VCPU of a task that requests no cpu", "check": _at_least_one_vcpu}
     )
     default_memory_mib: int = field(
-        default=2048, metadata={"key": "defaultMemoryMiB", "help": "MEMORY (MiB) of a task that requests none"}
+        default=2048,
+        metadata={"key": "defaultMemoryMiB", "help": "MEMORY (MiB) of a task that requests none", "check": _at_least_4_mib}
     )
     name_prefix: str = field(
         default="tether-", metadata={"key": "namePrefix", "help": "prefix of job definition names"}
     )
     command: list[str] = field(
         default_factory=_tether_command,
-        metadata={"help": "how the image starts tether, e.g. [python3, -m, tether]"},
+        metadata={"help": "how the image starts tether, e.g. [python3, -m, tether]", "check": _command},
     )
 
 
 def check_profile(profile: Profile, target: BatchProfile, diagnostics: Diagnostics) -> None:
-    """Profile values AWS Batch would refuse (or that would start no tether), located at the
-    profile key; a value the file does not set falls back to the `batch` section or no span."""
-
-    def bad(key: str, message: str, hint: str) -> None:
-        span = profile.span_of(f"batch.{key}") or profile.span_of("batch")
-        diagnostics.error("E425", f"profile batch.{key}: {message}", span, hint)
-
-    # https://docs.aws.amazon.com/batch/latest/APIReference/API_ResourceRequirement.html: VCPU
-    # "must specify at least one vCPU" (EC2), and "at least 4 MiB of memory for a job".
-    if target.default_vcpus < 1:
-        bad("defaultVcpus", f"{target.default_vcpus} vCPUs; a job needs at least 1", "set `defaultVcpus: 1` or more")
-    if target.default_memory_mib < 4:
-        bad("defaultMemoryMiB", f"{target.default_memory_mib} MiB; AWS Batch needs at least 4 MiB for a job",
-            "set `defaultMemoryMiB: 2048`, for example")
-    # API_SubmitJob.html: jobQueue is required (a queue name or ARN).
-    for key, queue in (("spotQueue", target.spot_queue), ("onDemandQueue", target.on_demand_queue)):
-        if not queue.strip():
-            bad(key, "an empty job queue name", "name a job queue (its name or ARN)")
-    if not target.command or not all(part.strip() for part in target.command):
-        bad("command", "every job runs `<command> exec ...`, and this command is empty or has an empty part",
-            "set `command: [tether]` or how the image starts tether, e.g. [python3, -m, tether]")
+    """What no single profile value says (each value is checked where it is written, E132)."""
     # API_ContainerProperties.html (executionRoleArn): "For jobs that run on Fargate resources,
     # you must provide an execution role."
     if target.platform == "FARGATE" and not target.execution_role_arn:
-        bad("platform", "jobs on Fargate need an execution role, and the profile gives none",
-            "set `batch: {executionRoleArn: arn:aws:iam::ACCOUNT:role/NAME}`")
-    for key, value in sorted(target.tags.items()):
-        if key.lower().startswith("aws:") or value.lower().startswith("aws:"):
-            bad(f"tags.{key}", "the `aws:` prefix is reserved for AWS in tag keys and values", "rename the tag")
-        if not 1 <= len(key) <= MAX_TAG_KEY or len(value) > MAX_TAG_VALUE:
-            bad(f"tags.{key}", f"tag keys have 1 to {MAX_TAG_KEY} characters and values at most {MAX_TAG_VALUE}",
-                "shorten the tag")
-    total = len(set(target.tags) | set(TETHER_TAGS))
-    if total > MAX_TAGS:
-        bad("tags", f"{len(target.tags)} tags, and tether adds up to {len(TETHER_TAGS)} of its own to every job: "
-            f"{total} tags, and AWS Batch allows {MAX_TAGS} on a job with its definition's",
-            f"keep at most {MAX_TAGS - len(TETHER_TAGS)} tags in the profile")
+        diagnostics.error(
+            "E425", "profile batch.platform: jobs on Fargate need an execution role, and the profile gives none",
+            profile.span_of("batch.platform") or profile.span_of("batch"),
+            "set `batch: {executionRoleArn: arn:aws:iam::ACCOUNT:role/NAME}`",
+        )
 
 
 __all__ = ["BatchProfile", "MAX_TAGS", "TETHER_TAGS", "check_profile"]
