@@ -109,3 +109,41 @@ def test_a_missing_input_is_a_usage_error(batch: Any, tmp_path: Path, capsys: py
     path.write_text(json.dumps(plan), encoding="utf-8")
     assert main(["submit", str(path), "--region", REGION]) == 2
     assert "n_iterations" in capsys.readouterr().err
+
+
+class PagedBatch:
+    """moto's Batch client, with ListJobs paged as AWS pages it (moto returns every job at once):
+    with `filters`, newest first, at most `maxResults` (1-100) jobs a page and a `nextToken` while
+    more remain (https://docs.aws.amazon.com/batch/latest/APIReference/API_ListJobs.html)."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.pages_read = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def list_jobs(self, maxResults: int = 100, nextToken: str | None = None, **query: Any) -> dict[str, Any]:
+        assert 1 <= maxResults <= 100
+        jobs = list(reversed(self.client.list_jobs(**query)["jobSummaryList"]))  # moto lists oldest first
+        start = int(nextToken or 0)
+        self.pages_read += 1
+        page: dict[str, Any] = {"jobSummaryList": jobs[start : start + maxResults]}
+        if start + maxResults < len(jobs):
+            page["nextToken"] = str(start + maxResults)
+        return page
+
+
+def test_a_run_is_found_among_hundreds_of_jobs_of_the_same_name(batch: Any) -> None:
+    plan, _ = compile_example("checkpointing")
+    paged = PagedBatch(batch)
+    first = {run: submit_plan(paged, bind_plan(plan, run, {"n_iterations": "3"}), run).jobs for run in
+             (f"daily-{i:03d}" for i in range(130))}
+    for run in ("daily-000", "daily-029", "daily-129"):  # newest first: on the second, second and first page
+        again = submit_plan(paged, bind_plan(plan, run, {"n_iterations": "3"}), run)
+        assert again.jobs == first[run] and again.reused == list(first[run])
+    [name] = first["daily-000"]
+    assert len(batch.list_jobs(jobQueue="tether-on-demand", filters=[{"name": "JOB_NAME", "values": [name]}])["jobSummaryList"]) == 130
+    paged.pages_read = 0
+    submit_plan(paged, bind_plan(plan, "daily-129", {"n_iterations": "3"}), "daily-129")
+    assert paged.pages_read == 1  # the newest run's job is on the first page: no more is read

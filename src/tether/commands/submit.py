@@ -20,13 +20,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .check import EXIT_ERRORS, EXIT_OK
 from .compile import parse_pairs
 
 EXIT_USAGE = 2
 _LIVE = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED")
+_PAGE = 100  # the most ListJobs returns in a page and DescribeJobs takes in a request (cited below)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,18 +93,41 @@ def submit_plan(client: Any, plan: Mapping[str, Any], run_id: str) -> Submitted:
 def _existing_job(client: Any, request: Mapping[str, Any], run_id: str) -> str | None:
     """A live job of this run with this name (submitted by an earlier, interrupted submit)."""
     tags = request.get("tags", {})
-    # https://docs.aws.amazon.com/batch/latest/APIReference/API_ListJobs.html (filters: JOB_NAME)
-    listed = client.list_jobs(jobQueue=request["jobQueue"],
-                              filters=[{"name": "JOB_NAME", "values": [request["jobName"]]}])
-    # An array child's id is "<parent id>:<index>" (https://docs.aws.amazon.com/batch/latest/userguide/array_jobs.html).
-    ids = [j["jobId"] for j in listed.get("jobSummaryList", []) if j.get("status") in _LIVE and ":" not in j["jobId"]]
-    if not ids:
-        return None
-    for job in client.describe_jobs(jobs=ids[:100]).get("jobs", []):
-        same_run = job.get("parameters", {}).get("run_id") == run_id or job.get("tags", {}).get("tether:run") == run_id
-        if same_run and job.get("tags", {}).get("tether:barrier") == tags.get("tether:barrier"):
-            return str(job["jobId"])
+    for ids in _live_jobs_named(client, request["jobQueue"], request["jobName"]):
+        # DescribeJobs takes "a list of up to 100 job IDs":
+        # https://docs.aws.amazon.com/batch/latest/APIReference/API_DescribeJobs.html
+        for start in range(0, len(ids), _PAGE):
+            for job in client.describe_jobs(jobs=ids[start : start + _PAGE]).get("jobs", []):
+                same_run = job.get("parameters", {}).get("run_id") == run_id or job.get("tags", {}).get("tether:run") == run_id
+                if same_run and job.get("tags", {}).get("tether:barrier") == tags.get("tether:barrier"):
+                    return str(job["jobId"])
     return None
+
+
+def _live_jobs_named(client: Any, queue: str, name: str) -> Iterator[list[str]]:
+    """Ids of the queue's live jobs named `name`, one ListJobs page at a time (newest first).
+
+    https://docs.aws.amazon.com/batch/latest/APIReference/API_ListJobs.html: with `filters`
+    (JOB_NAME) every status is listed and results are sorted by createdAt, most recent first; the
+    match is case-insensitive (so the name is compared again here); a page holds at most
+    `maxResults` (1-100) jobs and a `nextToken` when more remain, so a queue with over 100
+    earlier jobs of this name is read page by page until the run's job is found. A page is read
+    only when the ones before it held no job of this run, so a recent run costs one request.
+    """
+    token: str | None = None
+    while True:
+        query: dict[str, Any] = {"jobQueue": queue, "filters": [{"name": "JOB_NAME", "values": [name]}], "maxResults": _PAGE}
+        if token:
+            query["nextToken"] = token
+        page = client.list_jobs(**query)
+        # An array child's id is "<parent id>:<index>" (https://docs.aws.amazon.com/batch/latest/userguide/array_jobs.html).
+        ids = [j["jobId"] for j in page.get("jobSummaryList", [])
+               if j.get("jobName") == name and j.get("status") in _LIVE and ":" not in j["jobId"]]
+        if ids:
+            yield ids
+        token = page.get("nextToken")
+        if not token:
+            return
 
 
 def run(args: argparse.Namespace) -> int:

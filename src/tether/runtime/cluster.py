@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.expr import ExprSyntaxError, Ref, parse_expr, unparse_ref
 from ..core.graph import data_upstream, node_id, parse_node_id, skipping_upstream
@@ -36,7 +36,7 @@ from .outcome import EXIT_FATAL, EXIT_SUCCESS, EXIT_USAGE
 
 if TYPE_CHECKING:
     from ..core.ir import Task
-    from .store import RunStore
+    from .store import AttemptRecord, RunStore
 
 ARRAY_INDEX_ENV = "AWS_BATCH_JOB_ARRAY_INDEX"
 """Set by AWS Batch in each child of an array job (0-based):
@@ -291,8 +291,31 @@ def _run(store: "RunStore", request: ClusterRequest, payload: TaskPayload, index
         return _usage(str(exc))
     if number < 1:
         return _usage(f"attempt numbers start at 1, got {number}")
+    number = journal_number(store.attempts(request.run_id, node), number)
     return _Attempt(store, values, request.run_id, node, payload.task, index, number, (), given_inputs, request.outputs_dir,
                     outputs_escape=request.outputs_escape).run()
+
+
+def journal_number(attempts: "Sequence[AttemptRecord]", platform: int) -> int:
+    """The journal number of the attempt the platform counts as `platform` (1-based).
+
+    The platform's count restarts when a run goes again under the same run id: a job submitted
+    anew starts at AWS_BATCH_JOB_ATTEMPT=1 (https://docs.aws.amazon.com/batch/latest/userguide/job_env_vars.html),
+    and `argo retry` resets the failed nodes (`FormulateRetryWorkflow`, workflow/util/util.go), so
+    `{{retries}}`, the retry node's count of children (`executeTemplate`,
+    workflow/controller/operator.go), starts at 0 again. A number that names an attempt of an
+    earlier go must not write over its journal, log and checkpoints: the attempt then continues
+    after the journal, as `tether run --resume` does, and the budgets count every earlier attempt
+    (outcome.Budget.from_journal). The platform's number is kept when it is past the journal, or
+    when it names the newest attempt and that attempt has no end: the same attempt delivered again
+    (its container restarted), which takes no second number and is charged once.
+    """
+    newest = max((a.number for a in attempts), default=0)
+    if platform > newest:
+        return platform
+    if platform == newest and next(a for a in attempts if a.number == platform).outcome is None:
+        return platform
+    return newest + 1
 
 
 def skipped_upstream(store: "RunStore", run_id: str, task: "Task", given: Mapping[str, Any]) -> list[str]:
