@@ -275,7 +275,7 @@ def test_when_is_rendered_for_govaluate_or_decided_by_exec() -> None:
     doc, _ = compile_doc(SPECS["fanout_sweep"])
     dag = {t["name"]: t for t in doc["spec"]["templates"][0]["dag"]["tasks"]}
     assert dag["trial"]["withParam"] == "{{tasks.trial-decide.outputs.parameters.items}}"
-    assert dag["trial"]["arguments"]["parameters"][0] == {"name": "id", "value": "trial[{{item.i}}]"}
+    assert dag["trial"]["arguments"]["parameters"][0] == {"name": "node-id", "value": "trial[{{item.i}}]"}
 
 
 def test_a_literal_with_braces_never_reaches_argo_as_a_tag(tmp_path: Path) -> None:

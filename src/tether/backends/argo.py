@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Iterable, Mapping
 
 from ..core.diagnostics import Diagnostics, Span
-from ..core.expr import Expr, ListExpr, Literal, Ref, plain_value, refs, unparse_ref
+from ..core.expr import Expr, ListExpr, Literal, Ref, plain_value, refs, to_template, unparse_ref
 from ..core.graph import data_upstream
 from ..core.ir import Binding, Task, Workflow
 from ..core.placeholders import evolve
@@ -45,6 +45,9 @@ API_VERSION = "argoproj.io/v1alpha1"
 OUTPUTS_DIR = "/tmp/tether/outputs"
 ENTRYPOINT = "main"
 DECIDE_SUFFIX = "-decide"
+# A looped child's node id `task[i]`: a name with '-', which no task input (an identifier, E401) has.
+NODE_PARAM = "node-id"
+ITEM_KEY_PARAM = "item-key"  # a memoized looped task's item, for its key only
 MAX_NAME = 63  # maxCharsInObjectName, workflow/validate/validate.go (Kubernetes label values)
 MAX_CRON_NAME = 52  # maxCharsInCronWorkflowName, same file: room for the `-<unix time>` suffix
 MAX_FIELD_NAME = 128  # workflowFieldMaxLength, same file: DAG task and template names
@@ -87,7 +90,9 @@ class _Compiler:
         self.templates: list[dict[str, Any]] = []
         self.shared: dict[Any, _Pending] = {}  # template key -> the template, named once all are known
         self.uses: list[tuple[dict[str, Any], _Pending]] = []  # DAG entries whose `template` it names
+        self.decides: list[tuple[dict[str, Any], dict[str, Any], str]] = []  # template, entry, base: named last
         self.spot = spot_scheduling(settings)
+        self.store_readers = self._store_readers()
 
     # ------------------------------------------------------------------ the document
 
@@ -236,6 +241,7 @@ class _Compiler:
             if task.when is not None and when_text is None:
                 when_text = f"{{{{tasks.{decide['name']}.outputs.parameters.when}}}} == true"
         pending, params = self._task_template(task, looped=task.foreach is not None, item_safe=known_items is not None)
+        decide_name = out[0]["name"] if need_decide else ""
         entry["template"] = ""  # named by _name_templates, once every template is known
         self.uses.append((entry, pending))
         if depends:
@@ -247,7 +253,8 @@ class _Compiler:
         if known_items is not None:
             entry["withItems"] = [{"i": i, "v": v} for i, v in enumerate(known_items)]
         elif task.foreach is not None:
-            entry["withParam"] = f"{{{{tasks.{task.name}{DECIDE_SUFFIX}.outputs.parameters.items}}}}"
+            # The decide step's own DAG name: `<task>-decide` may be taken by a user task.
+            entry["withParam"] = f"{{{{tasks.{decide_name}.outputs.parameters.items}}}}"
         out.append(entry)
         return out
 
@@ -356,8 +363,8 @@ class _Compiler:
         params: list[dict[str, Any]] = []
         declared: list[str] = []
         if looped:
-            params.append({"name": "id", "value": f"{task.name}[{{{{item.i}}}}]"})
-            declared.append("id")
+            params.append({"name": NODE_PARAM, "value": f"{task.name}[{{{{item.i}}}}]"})
+            declared.append(NODE_PARAM)
         direct: list[str] = []  # `--input` / `--value` arguments written in the template itself
         simple = True
         plan: list[tuple[Binding, str, str | None]] = []  # binding, how, DAG value
@@ -380,21 +387,31 @@ class _Compiler:
             exprs = [b.value for b in task.inputs]
         if task.container is not None:  # its arguments' references: exec evaluates them
             exprs += [*task.container.command, *task.container.args]
-        self._value_args(task, exprs, item_safe, declared, params, direct)
-        key = (_shape(task, with_bindings), tuple(direct), tuple(declared))
+        unkeyed = self._value_args(task, exprs, item_safe, declared, params, direct)
+        memoize = task.cache is not None and self._keyable(task, unkeyed)
+        if memoize and looped:
+            # Key-only (exec is not given it: its name has '-'): the whole item, which Argo writes
+            # as JSON for a map item (`processItem`, workflow/controller/operator.go), so the key
+            # sees the item even where exec reads it from the store (strings inside are written
+            # escaped by the decide step: no `{{`, and an injective form of the value).
+            declared.append(ITEM_KEY_PARAM)
+            params.append({"name": ITEM_KEY_PARAM, "value": "{{item}}"})
+        key = (_shape(task, with_bindings), tuple(direct), tuple(declared), memoize)
         pending = self.shared.get(key)
         if pending is None:
-            pending = self.shared[key] = _Pending(task, with_bindings, looped, tuple(declared), tuple(direct))
+            pending = self.shared[key] = _Pending(task, with_bindings, looped, tuple(declared), tuple(direct), memoize)
         else:
             pending.users += 1
             pending.first_user = min(pending.first_user, task.name)
         return pending, params
 
     def _value_args(self, task: Task, exprs: list[Expr], item_safe: bool, declared: list[str],
-                    params: list[dict[str, Any]], direct: list[str]) -> None:
+                    params: list[dict[str, Any]], direct: list[str]) -> list[str]:
         """`--value REF=...` for each reference exec evaluates itself: workflow inputs right in
         the template, outputs and items as DAG-task arguments; an item Argo cannot carry
-        exactly is left to the store (exec reads the `--decide` record)."""
+        exactly is left to the store (exec reads the `--decide` record). Returns the outputs
+        left to the store (no template input: a memoize key cannot see them)."""
+        unkeyed: list[str] = []
         seen: set[str] = set()
         for expr in exprs:
             for ref in refs(expr):
@@ -410,11 +427,54 @@ class _Compiler:
                 # `inputs.parameters`, which must hold every value the task reads.
                 tag = self._value_tag(whole) if ref.root in ("tasks", "inputs") else self._item_tag(task, item_safe)
                 if tag is None:
+                    if ref.root == "tasks":
+                        unkeyed.append(key)
                     continue
                 pname = f"v-{len(declared)}"
                 declared.append(pname)
                 params.append({"name": pname, "value": tag})
                 direct += ["--value", f"{key}={{{{inputs.parameters.{pname}}}}}"]
+        return unkeyed
+
+    def _keyable(self, task: Task, unkeyed: list[str]) -> bool:
+        """Can Argo's `memoize` stand for `tether run`'s cache here? Its key hashes only
+        `inputs.parameters`, and a hit records the cached outputs on the node but runs no pod,
+        so nothing reaches the run store (`executeTemplate`, workflow/controller/operator.go:
+        a memoized hit sets the node's outputs and phase Succeeded without creating a pod).
+        Otherwise E414 at `cache` (under `--unsupported=warn`: no memoize, the task runs)."""
+        if unkeyed:
+            problem = f"reads {', '.join(unkeyed)}, which only the run store holds, not a template input"
+        elif task.name in self.store_readers:
+            problem = (f"has outputs that {self.store_readers[task.name]} reads from the run store, "
+                       "where a cache hit writes nothing")
+        else:
+            return True
+        self.diags.unsupported(
+            f"task '{task.name}' cannot be memoized on Argo: it {problem}",
+            task.span_of("cache"),
+            "drop `cache` from this task, or pass the values as whole non-string outputs "
+            "(a fan-out's string outputs travel through the run store)",
+            code="E414",
+        )
+        return False
+
+    def _store_readers(self) -> dict[str, str]:
+        """Task -> the first reader that reads its outputs from the run store (a reference
+        with no Argo tag: exec evaluates it from the store; a workflow output into a path)."""
+        found: dict[str, str] = {}
+        for reader in self.wf.tasks:
+            exprs = [b.value for b in reader.inputs] + [e for e in (reader.when, reader.foreach) if e is not None]
+            if reader.container is not None:
+                exprs += [*reader.container.command, *reader.container.args]
+            for expr in exprs:
+                for ref in refs(expr):
+                    if ref.root == "tasks" and self._value_tag(Ref(ref.root, ref.name, ref.task)) is None:
+                        found.setdefault(ref.task or "", f"task '{reader.name}'")
+        for output in self.wf.outputs:
+            for ref in refs(output.value):
+                if ref.root == "tasks" and (ref.path or self._value_tag(ref) is None):
+                    found.setdefault(ref.task or "", f"workflow output '{output.name}'")
+        return found
 
     def _binding_route(self, task: Task, binding: Binding, item_safe: bool) -> tuple[str, str | None]:
         """How one input reaches the task: ("direct", tag), ("param", value) or ("complex", None)."""
@@ -457,11 +517,16 @@ class _Compiler:
                 bare = rank == 0 and base not in self.template_names
                 pending.name = self._template_name(base if bare else f"{base}-{_content_hash(pending)}")
         for pending in self.shared.values():
-            node = "{{inputs.parameters.id}}" if pending.looped else "{{tasks.name}}"
+            node = f"{{{{inputs.parameters.{NODE_PARAM}}}}}" if pending.looped else "{{tasks.name}}"
             self.templates.append(self._container_template(
-                pending.task, pending.name, pending.payload, node, list(pending.declared), list(pending.direct)))
+                pending.task, pending.name, pending.payload, node, list(pending.declared), list(pending.direct),
+                pending.memoize, pending.with_bindings))
         for entry, pending in self.uses:
             entry["template"] = pending.name
+        # Decide templates last: a shared template keeps its base (a function `train_decide`)
+        # whether or not a task `train` gains a decide step.
+        for template, entry, base in self.decides:
+            template["name"] = entry["template"] = self._template_name(base)
 
     def _template_name(self, base: str) -> str:
         name, n = base, 1
@@ -481,13 +546,13 @@ class _Compiler:
         return args + ["--task", payload]
 
     def _container_template(self, task: Task, name: str, payload: str, node: str, declared: list[str],
-                            direct: list[str]) -> dict[str, Any]:
+                            direct: list[str], memoize: bool, with_bindings: bool) -> dict[str, Any]:
         strategy, problem = retry_strategy(task)
         if problem:
             self.diags.unsupported(problem, task.span_of("retries"))
         args = self._exec_args(node, payload, strategy is not None)
         for pname in declared:
-            if pname != "id" and "-" not in pname:  # id: the node; v-N: a --value reference
+            if "-" not in pname:  # node-id: the node; v-N: a --value reference (inputs are identifiers)
                 args += ["--input", f"{pname}={{{{inputs.parameters.{pname}}}}}"]
         args += direct
         if task.outputs:
@@ -503,14 +568,14 @@ class _Compiler:
             template["retryStrategy"] = strategy
         if task.timeout_s is not None:
             template["activeDeadlineSeconds"] = task.timeout_s
-        if task.cache is not None:
-            template["memoize"] = self._memoize(task, payload)
+        if memoize:
+            template["memoize"] = self._memoize(task, with_bindings)
         if task.interruptible is not None:
             template.update(self.spot)
         template["container"] = self._container(task, args)
         return template
 
-    def _memoize(self, task: Task, payload: str) -> dict[str, Any]:
+    def _memoize(self, task: Task, with_bindings: bool) -> dict[str, Any]:
         """Argo memoization keyed as `tether run` keys its cache: the task's definition key
         (tether.core.cache_key, a constant per template), then `sha256(inputs.parameters as
         JSON)`, so any input text makes a valid key (expression tags, docs/variables.md
@@ -524,6 +589,11 @@ class _Compiler:
         from ..core.cache_key import definition_key  # memoized tasks only: spares others hashlib's start-up
 
         digest = definition_key(task)
+        if with_bindings:  # the bindings' expressions are in the payload, not in a parameter
+            import hashlib
+
+            text = "\0".join((digest, *(f"{b.name}={to_template(b.value)}" for b in task.inputs)))
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         # v4 names the ConfigMap only (LocalObjectReference); v3 requires a key (ConfigMapKeySelector):
         # pkg/apis/workflow/v1alpha1/workflow_types.go `Cache` in each release.
         config_map = {"name": self.settings.cache_config_map}
@@ -584,14 +654,13 @@ class _Compiler:
                     declared.append(pname)
                     params.append({"name": pname, "value": tag})
                     direct += ["--value", f"{key}={{{{inputs.parameters.{pname}}}}}"]
-        template_name = self._template_name(task.name + DECIDE_SUFFIX)
         # With its bindings: this template is the task's own, and exec refuses a payload whose
         # inputs are left to the engine unless each comes as --input (a decide step passes none).
         payload = encode_task(evolve(task, after=()), self.wf, with_bindings=True)
         args = self._exec_args(task.name, payload, True) + direct
         args += ["--decide", "--outputs-dir", OUTPUTS_DIR, *OUTPUTS_ESCAPE]
         outputs = [{"name": o, "valueFrom": {"path": f"{OUTPUTS_DIR}/{o}"}} for o in ("when", "items")]
-        template: dict[str, Any] = {"name": template_name}
+        template: dict[str, Any] = {"name": ""}  # named by _name_templates, after the shared ones
         if declared:
             template["inputs"] = {"parameters": [{"name": p} for p in declared]}
         template["outputs"] = {"parameters": outputs}
@@ -601,7 +670,8 @@ class _Compiler:
             container["env"] = [dict(LBRACE_ENTRY)]
         template["container"] = container
         self.templates.append(template)
-        entry: dict[str, Any] = {"name": name, "template": template_name}
+        entry: dict[str, Any] = {"name": name, "template": ""}
+        self.decides.append((template, entry, task.name + DECIDE_SUFFIX))
         if depends:
             entry["depends"] = depends
         if params:
@@ -618,6 +688,7 @@ class _Pending:
     looped: bool
     declared: tuple[str, ...]
     direct: tuple[str, ...]
+    memoize: bool
     first_user: str = ""  # the first of its tasks by name
     users: int = 1  # how many DAG tasks run it
     name: str = ""
@@ -634,10 +705,13 @@ _BASE_LENGTH = MAX_FIELD_NAME - len(DECIDE_SUFFIX) - 8  # room for `-<hash>` (an
 def _base_name(pending: _Pending) -> str:
     """A template's readable name: its Python function, kebab-cased, or its first user's name.
     Argo takes `^[a-zA-Z0-9][-a-zA-Z0-9]*$` up to 128 characters (validate.go
-    `isValidWorkflowFieldName`, `workflowFieldNameFmt`, in v3.7.18 and v4.1.2)."""
+    `isValidWorkflowFieldName`, `workflowFieldNameFmt`, in v3.7.18 and v4.1.2), but the name
+    also goes into each pod's name, `<workflow>-<template>-<fnv hash>` (`GeneratePodName`,
+    workflow/util/pod_name.go), which Kubernetes requires to be a lowercase RFC 1123 subdomain:
+    so it is lowercased (`Train_Model` -> `train-model`)."""
     task = pending.task
     text = task.python.rpartition(":")[2] if task.python else pending.first_user
-    base = _NAME_BREAK.sub("-", text).strip("-")[:_BASE_LENGTH].rstrip("-")
+    base = _NAME_BREAK.sub("-", text.lower()).strip("-")[:_BASE_LENGTH].rstrip("-")
     return base or "task"
 
 

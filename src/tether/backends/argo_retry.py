@@ -19,6 +19,15 @@ The `lastRetry.*` values, all strings, are set by the controller for the previou
   on a node-pressure eviction (https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/ ;
   pkg/kubelet/eviction/helpers.go), and "Preempted in order to admit critical pod" when the
   kubelet preempts a pod (pkg/kubelet/preemption/preemption.go), all in github.com/kubernetes/kubernetes.
+A timed-out attempt: a template's `activeDeadlineSeconds` becomes its pod's (`podBuilder.build`,
+workflow/controller/workflowpod.go), so each attempt's pod gets its own deadline; the kubelet
+fails the pod past it with reason DeadlineExceeded and message "Pod was active on the node longer
+than the specified deadline" (pkg/kubelet/active_deadline.go in github.com/kubernetes/kubernetes),
+which `inferFailedReason` makes a `Failed` node with that message (exit code: exec's 143, or 137
+if the grace period ran out). `processNodeRetries` refuses no failure kind by itself (`CanRetry`
+is `FailedOrError`, pkg/apis/workflow/v1alpha1/workflow_types.go), so the expression retries it:
+tether charges a timeout to the user's retries (exec journals it and refuses an overdrawn
+attempt), as `tether run` does.
 Exit 74 (`EXIT_STORE_FAILURE`, tether.runtime.entry) is a run-store outage, not the task's
 failure: exec charges no budget for it and the attempt can be run again as it was, so Argo
 retries it as it retries 75. Argo cannot count it apart, so it spends one of `limit`'s attempts:
@@ -41,13 +50,14 @@ POD_DELETED = "pod deleted"
 NODE_SHUTDOWN = "Pod was terminated in response to imminent node shutdown."
 NODE_PRESSURE_PREFIX = "The node was low on resource"
 PREEMPTED = "Preempted in order to admit critical pod"
+DEADLINE = "Pod was active on the node longer than the specified deadline"
 
 RETRY_EXPRESSION = (
     f"asInt(lastRetry.exitCode) == {EXIT_RECOVERABLE} || asInt(lastRetry.exitCode) == {EXIT_STORE_FAILURE}"
     f' || lastRetry.status == "Error" && lastRetry.message == "{POD_DELETED}"'
     f' || lastRetry.status == "Failed" && (lastRetry.message == "{NODE_SHUTDOWN}"'
     f' || lastRetry.message startsWith "{NODE_PRESSURE_PREFIX}"'
-    f' || lastRetry.message == "{PREEMPTED}")'
+    f' || lastRetry.message == "{PREEMPTED}" || lastRetry.message == "{DEADLINE}")'
 )
 
 

@@ -12,8 +12,10 @@ reported as unsupported and the backend asks `tether exec --decide` instead.
 
 The other forms, from govaluate's MANUAL.md and evaluationStage.go
 (https://github.com/Knetic/govaluate/blob/master/MANUAL.md,
-https://github.com/Knetic/govaluate/blob/master/evaluationStage.go): `+ - *` are float64
-arithmetic, exact for the integers tether renders (the same 2**53 bound as the literals);
+https://github.com/Knetic/govaluate/blob/master/evaluationStage.go): numbers are float64, so
+`+ - *` and comparisons are exact while every value stays within 2**53 (literals beyond are not
+rendered; an int *reference* holding more, or a sum exceeding it, is compared rounded: a known
+limit, stated in the README, accepted rather than a decide pod per int `when`);
 `/` is float64 division, exact except by zero (govaluate gives +Inf where tether fails), so only
 a nonzero literal divisor is rendered; `%` is `math.Mod`, whose sign follows the dividend,
 unlike Python's floor modulo, and `//` and `len` do not exist, so those three are unsupported.

@@ -1,0 +1,200 @@
+"""Regressions of the Argo red-team findings: each spec is compiled to Argo, run by the test Argo
+engine (tests/engines/argo.py) and by `tether run`, and the node outputs compared, over a local
+run store. Memoization runs the same manifest twice against one engine cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from engines.argo import EngineResult, run_manifest
+from tether.backends import Profile
+from tether.backends.argo import backend
+from tether.backends.argo_profile import ArgoProfile
+from tether.compiler.load import load
+from tether.core.diagnostics import Diagnostic, Diagnostics, Severity
+from tether.runtime.store import RunStore
+
+TETHER = [sys.executable, "-m", "tether"]
+ROOT = Path(__file__).resolve().parent.parent
+
+MODULE = '''
+def fetch(id: str) -> str:
+    return "row-" + id
+
+def Train_Model(x: int) -> int:
+    return x * 100
+
+def train_decide(x: int) -> int:
+    return x * 2
+
+def make(n: int) -> list:
+    return list(range(n))
+
+def sq(x: int) -> int:
+    return x * x
+
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+def up(s: str) -> str:
+    return s.upper() + "!"
+
+def size(s: str) -> int:
+    return len(s)
+
+def join(xs: list[str]) -> str:
+    return "|".join(xs)
+'''
+
+
+def _spec(tmp_path: Path, name: str, body: str) -> Path:
+    (tmp_path / "rt_mod.py").write_text(MODULE, encoding="utf-8")
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"apiVersion: tether/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n{body}", encoding="utf-8")
+    return path
+
+
+def _compile(spec: Path, store: str, warn: bool = False) -> tuple[dict[str, Any], list[Diagnostic]]:
+    result = load(str(spec))
+    assert result.workflow is not None
+    diags = Diagnostics(unsupported_level=Severity.WARNING if warn else Severity.ERROR)
+    profile = Profile(store=store, image="python:3.12-slim", target=ArgoProfile(tether=TETHER))
+    (manifest,) = backend.compile(result.workflow, profile, diags)
+    return manifest.document, list(diags)  # type: ignore[return-value]
+
+
+def _env(spec: Path) -> dict[str, str]:
+    return {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(spec.parent)]), "PATH": os.environ.get("PATH", ""),
+            "NO_COLOR": "1"}
+
+
+def _engine(doc: dict[str, Any], spec: Path, uid: str, **kw: Any) -> EngineResult:
+    result = run_manifest(doc, env=_env(spec), workdir=spec.parent / uid, uid=uid, max_parallel=2, **kw)
+    assert result.phase == "Succeeded", [result.message, *[(p.node, p.phase, p.message, p.stderr[-400:]) for p in result.pods]]
+    return result
+
+
+def _local(spec: Path, store: str, uid: str, params: dict[str, str]) -> None:
+    done = subprocess.run([*TETHER, "run", str(spec), "--store", store, "--run-id", uid, *(f"-p{k}={v}" for k, v in params.items())],
+                          env={**os.environ, **_env(spec)}, cwd=spec.parent, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def _outputs(store: str, uid: str) -> dict[str, Any]:
+    s = RunStore(store)
+    found = {n: s.read_outputs(uid, n) for n in sorted(s.list_nodes(uid))}
+    return {n: o for n, o in found.items() if o is not None}
+
+
+def _parity(tmp_path: Path, name: str, body: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+    spec = _spec(tmp_path, name, body)
+    store = str(tmp_path / "store")
+    doc, diags = _compile(spec, store)
+    assert not [d for d in diags if d.is_error], diags
+    _engine(doc, spec, "on-argo", parameters=params or {})
+    _local(spec, store, "local", params or {})
+    on_argo = _outputs(store, "on-argo")
+    assert on_argo and on_argo == _outputs(store, "local")
+    return doc
+
+
+def test_an_input_named_id_reaches_plain_and_looped_tasks(tmp_path: Path) -> None:
+    doc = _parity(tmp_path, "ids", """  tasks:
+    one: {python: "rt_mod:fetch", inputs: {id: "42"}, outputs: {out: str}}
+    many: {python: "rt_mod:fetch", foreach: ["1", "2"], inputs: {id: "${{ item }}"}, outputs: {out: str}}
+""")
+    assert "node-id" in str(doc)
+
+
+def test_template_names_are_lowercase_for_pod_names(tmp_path: Path) -> None:
+    doc = _parity(tmp_path, "upper", """  tasks:
+    train: {python: "rt_mod:Train_Model", inputs: {x: 3}, outputs: {out: int}}
+""")
+    names = [t["name"] for t in doc["spec"]["templates"]]
+    assert "train-model" in names and all(n == n.lower() for n in names)
+
+
+def test_a_task_named_like_a_decide_step_keeps_the_loop(tmp_path: Path) -> None:
+    doc = _parity(tmp_path, "clash", """  inputs: {n: {type: int, default: 3}}
+  tasks:
+    make: {python: "rt_mod:make", inputs: {n: "${{ inputs.n }}"}, outputs: {out: "list[int]"}}
+    proc: {python: "rt_mod:sq", foreach: "${{ tasks.make.outputs.out }}", inputs: {x: "${{ item }}"}, outputs: {out: int}}
+    proc-decide: {python: "rt_mod:total", inputs: {xs: "${{ tasks.proc.outputs.out }}"}, outputs: {out: int}}
+""")
+    (proc,) = [t for t in doc["spec"]["templates"][0]["dag"]["tasks"] if t["name"] == "proc"]
+    assert proc["withParam"] == "{{tasks.proc-decide-x.outputs.parameters.items}}"
+
+
+def test_a_decide_step_does_not_rename_a_shared_template(tmp_path: Path) -> None:
+    tasks = """  tasks:
+    first: {python: "rt_mod:train_decide", inputs: {x: 1}, outputs: {out: int}}
+    train: {python: "rt_mod:sq", inputs: {x: "${{ tasks.first.outputs.out }}"}, outputs: {out: int}%s}
+"""
+    names = []
+    for when in ("", ', when: "${{ tasks.first.outputs.out % 2 == 0 }}"'):
+        doc, _ = _compile(_spec(tmp_path, "named", tasks % when), str(tmp_path / "store"))
+        names.append({t["name"] for t in doc["spec"]["templates"]})
+    assert "train-decide" in names[0] and "train-decide" in names[1]
+    assert names[1] - names[0] == {"train-decide-2"}
+
+
+def test_a_timed_out_attempt_is_retried_as_by_tether_run(tmp_path: Path) -> None:
+    _parity(tmp_path, "slow", """  tasks:
+    slow:
+      container:
+        image: busybox
+        command: [sh, -c]
+        args: ['if [ "$TETHER_ATTEMPT" = 1 ]; then sleep 30; fi; echo 5 > "$TETHER_OUTPUTS/x"']
+      outputs: {x: int}
+      retries: 1
+      timeout: 2s
+""")
+
+
+FAN_IN = """  inputs: {names: {type: "list[str]", default: ["ann", "bob"]}}
+  tasks:
+    dyn: {python: "rt_mod:up", foreach: "${{ inputs.names }}", inputs: {s: "${{ item }}"}, outputs: {out: str}%s}
+    joined: {python: "rt_mod:join", inputs: {xs: "${{ tasks.dyn.outputs.out }}"}, outputs: {out: str}%s}
+"""
+
+
+def test_memoize_is_refused_where_the_store_carries_the_values(tmp_path: Path) -> None:
+    """A fan-in of strings travels through the run store: neither side can be memoized."""
+    for name, spec_text, task, line in (("producer", FAN_IN % (", cache: true", ""), "dyn", 7),
+                                        ("reader", FAN_IN % ("", ", cache: true"), "joined", 8)):
+        spec = _spec(tmp_path, name, spec_text)
+        doc, diags = _compile(spec, str(tmp_path / "store"))
+        (diag,) = [d for d in diags if d.code == "E414"]
+        assert diag.is_error and f"'{task}'" in diag.message and diag.span is not None
+        assert spec.read_text().splitlines()[line - 1][diag.span.col - 1:].startswith("true")  # at `cache: true`
+        doc, diags = _compile(spec, str(tmp_path / f"store-{name}"), warn=True)
+        assert not any(d.is_error for d in diags) and not any("memoize" in t for t in doc["spec"]["templates"])
+        cache: dict[Any, Any] = {}
+        for uid, names in (("r1", '["ann", "bob"]'), ("r2", '["cy", "dee"]')):
+            result = _engine(doc, spec, f"{name}-{uid}", parameters={"names": names}, cache=cache)
+            assert result.outputs["joined"]["out"] == "|".join(n.upper() + "!" for n in eval(names))
+
+
+def test_a_memoized_loop_keys_each_item(tmp_path: Path) -> None:
+    """String items from a decide step reach the key through a key-only `{{item}}` parameter."""
+    spec = _spec(tmp_path, "sizes", """  inputs: {names: {type: "list[str]", default: ["ann", "bob"]}}
+  tasks:
+    dyn: {python: "rt_mod:size", foreach: "${{ inputs.names }}", inputs: {s: "${{ item }}"}, outputs: {out: int}, cache: true}
+    tot: {python: "rt_mod:total", inputs: {xs: "${{ tasks.dyn.outputs.out }}"}, outputs: {out: int}}
+""")
+    store = str(tmp_path / "store")
+    doc, diags = _compile(spec, store)
+    (looped,) = [t for t in doc["spec"]["templates"] if t["name"] == "size"]
+    assert not diags and "memoize" in looped and {"name": "item-key"} in looped["inputs"]["parameters"]
+    cache: dict[Any, Any] = {}
+    runs = (("r1", '["a$b", "bob"]', 0), ("r2", '["a{b}", "bobby"]', 0), ("r3", '["a$b", "bob"]', 2))
+    for uid, names, hits in runs:
+        result = _engine(doc, spec, uid, parameters={"names": names}, cache=cache)
+        assert len(result.cache_hits) == hits, result.cache_hits
+        _local(spec, store, f"local-{uid}", {"names": names})
+        assert result.outputs["tot"]["out"] == str(sum(len(n) for n in eval(names)))
+        assert _outputs(store, f"local-{uid}")["tot"] == {"out": sum(len(n) for n in eval(names))}
