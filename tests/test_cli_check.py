@@ -244,3 +244,17 @@ def test_unknown_target_suggests_the_closest(specs: dict[str, Path], tether_env:
     result = tether(["compile", "good.yaml", "--target", "irr"], tether_env, specs["good"].parent)
     assert result.returncode == 2
     assert result.stderr.startswith("tether compile: unknown target 'irr', did you mean 'ir'?\n")
+
+
+def test_a_directory_or_a_device_is_said_so_without_a_location(specs: dict[str, Path], tether_env: dict[str, str]) -> None:
+    cwd = specs["good"].parent
+    (cwd / "flows").mkdir()
+    (cwd / "flows" / "a.yaml").write_text(GOOD, encoding="utf-8")
+    result = tether(["check", "flows/", "/dev/null"], tether_env, cwd)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error[E101]: cannot read 'flows/': it is a directory, not a spec\n"
+        " = hint: give a spec file inside it, e.g. flows/a.yaml (or flows/*.yaml for all of them)\n\n"
+        "error[E101]: cannot read '/dev/null': it is not a regular file\n"
+        " = hint: give a YAML file (spec.yaml), a Python file and workflow (file.py:workflow) or a module (pkg.mod:workflow)\n\n"
+    )

@@ -23,6 +23,7 @@ from cluster import Injection, Cluster
 from conftest import EXAMPLES, ROOT
 from tether.compiler.load import load
 from tether.core.graph import node_ids
+from tether.runtime.params import anchor_paths
 from tether.runtime.store import RunStore
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log: thousands of lines
@@ -75,7 +76,10 @@ def test_every_example_runs_on_exec_alone_and_matches_tether_run(
     expected_outputs = local.read_status("local")["outputs"]  # type: ignore[index]
 
     run_id = f"cluster-{uuid.uuid4().hex[:8]}"
-    cluster = Cluster(workflow, f"{bucket}/runs", run_id, params, env, str(tmp_path), injections)
+    # `tether run` made the relative `dir`/`file` defaults absolute against its working directory;
+    # a compiled workflow passes paths unchanged, so the cluster run is given the same values.
+    anchored = anchor_paths(workflow, params, str(tmp_path))
+    cluster = Cluster(workflow, f"{bucket}/runs", run_id, anchored, env, str(tmp_path), injections)
     states = cluster.run()
 
     s3 = RunStore(f"{bucket}/runs", options)

@@ -52,7 +52,7 @@ def test_output_dir_gets_one_file_per_manifest_with_the_ir_bytes(work: Path, tet
     workflow = load("one.yaml").workflow
     assert workflow is not None
     assert (work / "out" / "ir" / "one.json").read_text(encoding="utf-8") == to_json(workflow)
-    assert (work / "out" / "ir" / ".tether-manifests").read_text() == "ir\tone\tone.json\nir\ttwo\ttwo.json\n"
+    assert (work / "out" / "ir" / ".tether-manifests").read_text() == "ir\tone\tone.json\t../../one.yaml\nir\ttwo\ttwo.json\t../../two.yaml\n"
     assert sorted(p.name for p in (work / "out" / "ir").iterdir()) == [".tether-manifests", "one.json", "two.json"]
 
 
@@ -118,7 +118,7 @@ def test_a_section_for_a_target_without_settings_is_located(work: Path, tether_e
     (work / "profile.yaml").write_text("store: s3://b\nlocal: {x: 1}\n")
     done = compile_(tether_env, work, "one.yaml", "--target", "local", "--profile", "profile.yaml")
     assert done.returncode == 1 and done.stdout == ""
-    assert "profile.yaml:2:8: error[E121]: target 'local' takes no profile section" in done.stderr
+    assert "profile.yaml:2:8: error[E131]: target 'local' takes no profile section" in done.stderr
 
 
 @pytest.mark.parametrize(
@@ -127,6 +127,16 @@ def test_a_section_for_a_target_without_settings_is_located(work: Path, tether_e
         (["one.yaml", "--check"], "tether compile: --check needs -o DIR (the directory to compare)\n"),
         (["one.yaml", "-O", "novalue"], "tether compile: -O 'novalue' is not KEY=VALUE\n"),
         (["one.yaml", "--profile", "absent.yaml"], None),
+        (["one.yaml", "-t", "argo", "-O", "knd=template"],
+         "tether compile: target 'argo' has no option 'knd' (-O knd=...)\n  = hint: did you mean 'kind'?\n"),
+        (["one.yaml", "-t", "argo", "-O", "namespace=x"],
+         "tether compile: target 'argo' has no option 'namespace' (-O namespace=...)\n"
+         "  = hint: 'namespace' is a profile setting: put it in the profile's `argo:` section (--profile FILE)\n"),
+        (["one.yaml", "-t", "local", "-O", "color=x"],
+         "tether compile: target 'local' has no option 'color' (-O color=...)\n  = hint: -O takes: run_id, store\n"),
+        (["one.yaml", "-t", "batch", "--kind", "template"],
+         "tether compile: target 'batch' has no option 'kind' (--kind)\n"
+         "  = hint: target 'batch' takes no -O options; see `tether targets batch` for its profile settings\n"),
     ],
 )
 def test_usage_errors(work: Path, tether_env: dict[str, str], args: list[str], message: str | None) -> None:
@@ -135,3 +145,11 @@ def test_usage_errors(work: Path, tether_env: dict[str, str], args: list[str], m
         assert done.returncode == 1 and "cannot read profile absent.yaml" in done.stderr
     else:
         assert (done.returncode, done.stderr) == (2, message)
+
+
+def test_the_options_a_target_reads_are_accepted(work: Path, tether_env: dict[str, str]) -> None:
+    local = compile_(tether_env, work, "one.yaml", "-t", "local", "-O", "store=s3://b/r", "-O", "run_id=r1")
+    assert local.returncode == 0 and "tether exec --store s3://b/r --run r1 --node only" in local.stdout
+    (work / "profile.yaml").write_text("store: s3://b\nimage: python:3.12\n")
+    argo = compile_(tether_env, work, "one.yaml", "-t", "argo", "--profile", "profile.yaml", "-O", "kind=template")
+    assert argo.returncode == 0 and "kind: WorkflowTemplate\n" in argo.stdout

@@ -141,3 +141,25 @@ def test_layout_reduces_crossings() -> None:
     layout = layered(nodes, [("a", "y"), ("b", "x")], lambda _: (100.0, 40.0))
     assert layout.crossings == 0
     assert (layout.boxes["a"].y < layout.boxes["b"].y) == (layout.boxes["y"].y < layout.boxes["x"].y)
+
+
+def test_an_extension_that_names_no_format_is_refused(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> None:
+    spec = str(EXAMPLES / "diamond.yaml")
+    done = tether(tether_cmd, tether_env, "graph", spec, "-o", "dag.svg", cwd=tmp_path)
+    assert done.returncode == 2 and not (tmp_path / "dag.svg").exists()
+    assert done.stderr.startswith("tether graph: cannot tell which format to write to 'dag.svg' from '.svg'\n")
+    assert "tether graph SPEC --format dot | dot -Tsvg > dag.svg" in done.stderr
+    forced = tether(tether_cmd, tether_env, "graph", spec, "-o", "dag.txt", "--format", "dot", cwd=tmp_path)
+    assert forced.returncode == 0 and (tmp_path / "dag.txt").read_text().startswith("digraph ")
+    plain = tether(tether_cmd, tether_env, "graph", spec, "-o", "dag", cwd=tmp_path)
+    assert plain.returncode == 0 and (tmp_path / "dag").read_text().startswith("flowchart")
+
+
+def test_an_unwritable_output_is_one_line(tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path) -> None:
+    spec = str(EXAMPLES / "diamond.yaml")
+    missing = tether(tether_cmd, tether_env, "graph", spec, "-o", "nodir/dag.html", cwd=tmp_path)
+    assert (missing.returncode, missing.stderr) == (1, "tether graph: cannot write nodir/dag.html: the directory nodir does not exist\n")
+    (tmp_path / "dag.html").mkdir()
+    folder = tether(tether_cmd, tether_env, "graph", spec, "-o", "dag.html", cwd=tmp_path)
+    assert (folder.returncode, folder.stderr) == (1, "tether graph: cannot write dag.html: Is a directory\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dag.html"]

@@ -110,3 +110,39 @@ def test_a_container_task_is_interrupted_without_after_and_resumes_from_its_chec
     run_id = json.loads(done.stdout)["run_id"]
     log = tether(tether_cmd, tether_env, "logs", run_id, "simulate[0]", "--store", str(store))
     assert "resuming after" in log.stdout
+
+
+def test_ctrl_c_as_soon_as_the_run_exists_records_it_interrupted_and_says_how_to_resume(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
+    # The signal is sent the moment run.json appears: before the executor's own handlers, most
+    # often (held by runtime/deferred_stop.py), or just after; either way the same ending.
+    store_dir = tmp_path / "store"
+    argv = [*tether_cmd, "run", str(RUN_SPECS / "resumable.yaml"), "--store", str(store_dir), "--run-id", "early"]
+    process = subprocess.Popen(argv, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (store_dir / "runs/early/run.json").exists() and process.poll() is None:
+        pass
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "resume: tether run --resume early" in stderr
+    status = tether(tether_cmd, tether_env, "status", "early", "--store", str(store_dir), "--json")
+    assert json.loads(status.stdout)["status"] == "interrupted", status.stdout
+    resumed = resume(tether_cmd, tether_env, "early", store_dir, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+
+
+def test_an_attempt_stopped_by_ctrl_c_says_it_was_cancelled_and_runs_again_on_resume(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
+    store_dir = tmp_path / "store"
+    argv = [*tether_cmd, "run", str(RUN_SPECS / "not_interruptible.yaml"), "--store", str(store_dir), "--run-id", "c"]
+    process = subprocess.Popen(argv, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_checkpoint(RunStore(str(store_dir)), "c", "train")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    log = tether(tether_cmd, tether_env, "logs", "c", "train", "--store", str(store_dir)).stdout
+    assert "attempt 1 of train cancelled: the run was cancelled by the user (SIGINT)" in log
+    assert "runs again on `tether run --resume c`" in log
+    assert "not interruptible" not in log

@@ -2,35 +2,31 @@
 backend's manifests (argo, batch, plugins).
 
 Without -o the manifests go to standard output (several are separated by `---`). With -o DIR
-each manifest is written to DIR/<its path> atomically, and files that an earlier compile of the
-same workflows wrote but this one no longer produces are removed (DIR/.tether-manifests records
-which files each workflow owns). With --check as well, nothing is written: exit 1 with a unified
-diff when any file is stale, missing or no longer produced (a GitOps repository out of date).
-Exit 1 also when a spec or the profile has errors; 2 for usage errors (an unknown target); 70
-when tether itself failed.
+each manifest is written to DIR/<its path> atomically and the set all-or-nothing, and files
+tether wrote there that the same specs no longer produce are removed (see manifest_dir). With
+--check as well, nothing is written: exit 1 with a unified diff when any file is stale, missing or
+no longer produced (a GitOps repository out of date). Exit 1 also when a spec or the profile has
+errors or DIR cannot be written; 2 for usage errors (an unknown target, an -O key the target does
+not read); 70 when tether itself failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from .check import EXIT_ERRORS, EXIT_INTERNAL, EXIT_OK
+from .manifest_dir import OWNERS_FILE, Compiled, is_relative_name, read_owners
 
 if TYPE_CHECKING:
     from ..backends import Backend, Manifest, Profile
 
 EXIT_USAGE = 2
 
-OWNERS_FILE = ".tether-manifests"
-"""Under -o DIR: one `target<TAB>workflow<TAB>path` line per file a compile wrote. Not .yaml or
-.json, so tools that apply every manifest of a directory (Argo CD, kubectl apply -f) skip it."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,16 +61,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_strict_refs_argument(parser)
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    """One manifest as bytes to write, and where it came from."""
-
-    spec: str
-    workflow: str
-    path: str
-    text: str
-
-
 def run(args: argparse.Namespace) -> int:
     from .check import print_internal_error, use_color
 
@@ -85,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
     options = parse_pairs(args.option, "compile", "-O")
     if options is None:
         return EXIT_USAGE
-    if args.kind:
-        options["kind"] = args.kind
     from ..backends import UnknownTargetError, get_backend
 
     try:
@@ -96,11 +80,17 @@ def run(args: argparse.Namespace) -> int:
         if exc.hint and "did you mean" not in str(exc):
             print(f"  = hint: {exc.hint}", file=sys.stderr)
         return EXIT_USAGE
+    if not check_option_keys(backend, args.target, options, "compile", "-O"):
+        return EXIT_USAGE
+    if args.kind:
+        if not check_option_keys(backend, args.target, {"kind": args.kind}, "compile", "--kind"):
+            return EXIT_USAGE
+        options["kind"] = args.kind
     loaded = _load_profile(args, backend, options, color)
     if loaded is None:
         return EXIT_ERRORS
     profile, profile_sources = loaded
-    compiled: list[_Compiled] = []
+    compiled: list[Compiled] = []
     statuses = set()
     for spec in args.specs:  # every spec is compiled, so one run reports every problem
         try:
@@ -122,13 +112,19 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("---\n".join(c.text for c in compiled))
         return EXIT_OK
     directory = Path(args.output)
-    owned = _read_owners(directory)
+    if directory.exists() and not directory.is_dir():
+        print(f"tether compile: -o {directory}: not a directory", file=sys.stderr)
+        print("  = hint: -o names the directory the manifests go to (it is created if missing)", file=sys.stderr)
+        return EXIT_ERRORS
+    owned = read_owners(directory)
     if owned is None:
         return EXIT_ERRORS
+    from .manifest_dir import check, write_set
+
     if args.check:
-        return _check(directory, compiled, owned, args)
-    _write(directory, compiled, owned, args.target)
-    return EXIT_OK
+        return EXIT_OK if check(directory, compiled, owned, args.target, _command(args)) else EXIT_ERRORS
+
+    return EXIT_OK if write_set(directory, compiled, owned, args.target) else EXIT_ERRORS
 
 
 class _BackendBug(Exception):
@@ -170,7 +166,7 @@ def _load_profile(
 def _compile_spec(
     spec: str, backend: Backend, profile: Profile, profile_sources: dict[str, str], unsupported: str, color: bool,
     *, strict_refs: bool = False,
-) -> tuple[Literal["ok", "errors", "internal"], list[_Compiled]]:
+) -> tuple[Literal["ok", "errors", "internal"], list[Compiled]]:
     """One spec's manifests, serialised, its diagnostics printed. A backend's exception is
     raised as _BackendBug (loading reports its own)."""
     from ..core.diagnostics import Diagnostics, Severity
@@ -186,7 +182,7 @@ def _compile_spec(
 def _load_and_compile(
     spec: str, backend: Backend, profile: Profile, profile_sources: dict[str, str], unsupported: str, color: bool,
     *, strict_refs: bool = False,
-) -> tuple[Literal["ok", "errors", "internal"], list[_Compiled]]:
+) -> tuple[Literal["ok", "errors", "internal"], list[Compiled]]:
     from ..core.diagnostics import Diagnostics, Severity
     from .check import load_reporting, print_diagnostic_list, print_diagnostics
 
@@ -206,12 +202,12 @@ def _load_and_compile(
     print_diagnostic_list(diagnostics.sorted(), {**profile_sources, **result.sources}, color)
     if diagnostics.has_errors:
         return "errors", []
-    return "ok", [_Compiled(spec, result.workflow.name, path, text) for path, text in texts]
+    return "ok", [Compiled(spec, result.workflow.name, path, text) for path, text in texts]
 
 
 def _serialise(manifest: Manifest) -> str:
     """A manifest's file content. JSON: sorted keys, 2-space indent (for `ir`, exactly `to_json`)."""
-    if not isinstance(manifest.path, str) or not _is_relative_name(manifest.path):
+    if not isinstance(manifest.path, str) or not is_relative_name(manifest.path):
         raise ValueError(f"manifest path {manifest.path!r} is not a relative '/'-separated file name")
     if manifest.format == "yaml":
         return _dump_yaml(manifest.document)
@@ -228,14 +224,9 @@ def _dump_yaml(document: Any) -> str:
     return dump(document)
 
 
-def _is_relative_name(path: str) -> bool:
-    parts = path.split("/")
-    return bool(path) and "\\" not in path and "\0" not in path and all(p not in ("", ".", "..") for p in parts)
-
-
-def _no_collisions(compiled: list[_Compiled]) -> bool:
+def _no_collisions(compiled: list[Compiled]) -> bool:
     """Two manifests with one path would overwrite each other: an error naming both sources."""
-    first: dict[str, _Compiled] = {}
+    first: dict[str, Compiled] = {}
     ok = True
     for item in compiled:
         earlier = first.setdefault(item.path, item)
@@ -244,6 +235,59 @@ def _no_collisions(compiled: list[_Compiled]) -> bool:
             print(f"tether compile: manifest '{item.path}' is produced by {which}", file=sys.stderr)
             print("  = hint: give the workflows different names (manifest names come from them)", file=sys.stderr)
             ok = False
+    return ok
+
+
+BUILTIN_OPTIONS: Mapping[str, tuple[str, ...]] = {
+    "argo": ("kind",),  # tether.backends.argo: ArgoBackend._kind
+    "local": ("run_id", "store"),  # tether.backends.local: LocalBackend.compile
+    "batch": (),
+    "ir": (),
+}
+"""The `-O` keys each built-in target reads from `Profile.options`. A backend may declare its
+own as an `option_keys` attribute (an iterable of names); a plugin that declares none is given
+every key, as before keys were checked."""
+
+
+def option_keys(backend: Backend, target: str) -> tuple[str, ...] | None:
+    """The -O keys `backend` accepts; None when it does not say (a plugin: anything goes)."""
+    declared = getattr(backend, "option_keys", None)
+    if declared is not None:
+        return tuple(sorted(declared))
+    return BUILTIN_OPTIONS.get(target) if getattr(backend, "name", target) == target else None
+
+
+def check_option_keys(backend: Backend, target: str, options: Mapping[str, str], command: str, flag: str) -> bool:
+    """False, with a usage message and a did-you-mean, when an -O key is not one the target
+    reads: a misspelt key (`-O knd=template`) or a profile setting (`-O namespace=x`) would
+    otherwise be ignored without a word."""
+    from ..backends import profile_type_of
+    from ..backends.profile import describe
+    from ..core.diagnostics import did_you_mean
+
+    accepted = option_keys(backend, target)
+    if accepted is None:
+        return True
+    profile_type = profile_type_of(backend)
+    settings = [key for key, *_ in describe(profile_type)] if profile_type is not None else []
+    ok = True
+    for key in options:
+        if key in accepted:
+            continue
+        ok = False
+        shown = f"{flag} {key}=..." if flag == "-O" else flag
+        print(f"tether {command}: target '{target}' has no option '{key}' ({shown})", file=sys.stderr)
+        guess = did_you_mean(key, accepted)
+        if guess is not None:
+            print(f"  = hint: did you mean '{guess}'?", file=sys.stderr)
+        elif key in settings or key in ("store", "image"):
+            section = f"the profile's `{target}:` section" if key in settings else "the profile's top level"
+            print(f"  = hint: '{key}' is a profile setting: put it in {section} (--profile FILE)", file=sys.stderr)
+        elif accepted:
+            print(f"  = hint: -O takes: {', '.join(accepted)}", file=sys.stderr)
+        else:
+            print(f"  = hint: target '{target}' takes no -O options; see `tether targets {target}` for its profile settings",
+                  file=sys.stderr)
     return ok
 
 
@@ -257,83 +301,6 @@ def parse_pairs(pairs: list[str], command: str, flag: str) -> dict[str, str] | N
             return None
         options[key] = value
     return options
-
-
-# ---------------------------------------------------------------------------- -o DIR
-
-Owners = set[tuple[str, str, str]]
-"""(target, workflow, path) of every file recorded in DIR/.tether-manifests."""
-
-
-def _read_owners(directory: Path) -> Owners | None:
-    try:
-        text = (directory / OWNERS_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return set()
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"tether compile: cannot read {directory / OWNERS_FILE}: {exc}", file=sys.stderr)
-        return None
-    owners: Owners = set()
-    for line in text.splitlines():
-        fields = line.split("\t")
-        if len(fields) == 3 and _is_relative_name(fields[2]):
-            owners.add((fields[0], fields[1], fields[2]))
-    return owners
-
-
-def _no_longer_produced(compiled: list[_Compiled], owned: Owners, target: str) -> list[tuple[str, str]]:
-    """(path, workflow) of files an earlier compile of these workflows wrote and this one does not."""
-    workflows = {c.workflow for c in compiled}
-    produced = {c.path for c in compiled}
-    return sorted(
-        (path, workflow) for t, workflow, path in owned if t == target and workflow in workflows and path not in produced
-    )
-
-
-def _check(directory: Path, compiled: list[_Compiled], owned: Owners, args: argparse.Namespace) -> int:
-    """The GitOps staleness check over the whole set: compare bytes, show what would change."""
-    import difflib
-
-    problems: list[str] = []
-    for item in compiled:
-        path = directory / item.path
-        try:
-            current: str | None = path.read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            current = None
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"tether compile: cannot read {path}: {exc}", file=sys.stderr)
-            return EXIT_ERRORS
-        if current == item.text:
-            continue
-        _print_diff(difflib.unified_diff(
-            [] if current is None else current.splitlines(keepends=True),
-            item.text.splitlines(keepends=True),
-            fromfile=f"{path} (committed)" if current is not None else "/dev/null",
-            tofile=f"{path} (compiled from {item.spec})",
-        ))
-        problems.append(f"{path} {'does not exist' if current is None else 'is stale'}")
-    for name, workflow in _no_longer_produced(compiled, owned, args.target):
-        path = directory / name
-        try:
-            current = path.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            continue
-        _print_diff(difflib.unified_diff(
-            current.splitlines(keepends=True), [], fromfile=f"{path} (committed)", tofile="/dev/null",
-        ))
-        problems.append(f"{path} is no longer produced by workflow '{workflow}'")
-    if not problems:
-        print(f"{directory}: up to date ({len(compiled)} {'file' if len(compiled) == 1 else 'files'})", file=sys.stderr)
-        return EXIT_OK
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    print(f"run '{_command(args)}' to update", file=sys.stderr)
-    return EXIT_ERRORS
-
-
-def _print_diff(lines: Any) -> None:
-    sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 def _command(args: argparse.Namespace) -> str:
@@ -350,35 +317,4 @@ def _command(args: argparse.Namespace) -> str:
     return shlex.join([*argv, "-o", args.output])
 
 
-def _write(directory: Path, compiled: list[_Compiled], owned: Owners, target: str) -> None:
-    """Write each changed file atomically, remove files these workflows no longer produce, then
-    record what each workflow now owns."""
-    for item in compiled:
-        path = directory / item.path
-        data = item.text.encode("utf-8")
-        try:
-            if path.read_bytes() == data:
-                continue  # unchanged: keep its mtime, so make-style tools see nothing new
-        except OSError:
-            pass
-        _write_atomically(path, data)
-    workflows = {c.workflow for c in compiled}
-    for name, _ in _no_longer_produced(compiled, owned, target):
-        try:
-            (directory / name).unlink()
-        except FileNotFoundError:
-            pass
-    kept = {entry for entry in owned if not (entry[0] == target and entry[1] in workflows)}
-    kept.update((target, c.workflow, c.path) for c in compiled)
-    _write_atomically(directory / OWNERS_FILE, "".join(f"{t}\t{w}\t{p}\n" for t, w, p in sorted(kept)).encode("utf-8"))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a manifest."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
-__all__ = ["OWNERS_FILE", "add_arguments", "run"]
+__all__ = ["OWNERS_FILE", "add_arguments", "check_option_keys", "parse_pairs", "run"]

@@ -4,12 +4,14 @@
   tether graph SPEC --format dot | dot -Tsvg > dag.svg
   tether graph SPEC --format html -o dag.html   (pan, zoom; no network, no server)
 
-Without --format, the format follows -o's extension (.mmd/.md, .dot/.gv, .html), else Mermaid.
+Without --format, the format follows -o's extension (.mmd/.md, .dot/.gv, .html/.htm; none:
+Mermaid); any other extension (.svg, .png) is refused rather than filled with Mermaid text.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -28,17 +30,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compiler.load import load
     from ..graphics.model import graph_of
-    from .check import compiling
+    from .check import EXIT_INTERNAL, load_reporting, use_color
     from .run import _print_diagnostics
 
-    with compiling():
-        loaded = load(args.spec)
+    fmt = args.format or _format_for(args.output)
+    if fmt is None:
+        suffix = os.path.splitext(args.output)[1]
+        print(f"tether graph: cannot tell which format to write to '{args.output}' from '{suffix}'", file=sys.stderr)
+        print(
+            "  = hint: name it .mmd/.md (Mermaid), .dot/.gv (Graphviz) or .html/.htm, or give --format; "
+            f"for an image: tether graph SPEC --format dot | dot -T{suffix[1:].lower() or 'svg'} > {args.output}",
+            file=sys.stderr,
+        )
+        return 2
+    loaded = load_reporting(args.spec, use_color(sys.stderr))
+    if loaded is None:
+        return EXIT_INTERNAL
     _print_diagnostics(loaded)
     if loaded.workflow is None:
         return 1
-    text = render(graph_of(loaded.workflow), args.format or _format_for(args.output))
+    text = render(graph_of(loaded.workflow), fmt)
     return write_text(text, args.output, "tether graph")
 
 
@@ -52,28 +64,27 @@ def render(graph: "Graph", fmt: str) -> str:
     return mermaid.render(graph)
 
 
-def _format_for(output: str | None) -> str:
-    import os
-
-    return _BY_SUFFIX.get(os.path.splitext(output or "")[1].lower(), "mermaid")
+def _format_for(output: str | None) -> str | None:
+    """The format -o's extension names; Mermaid for stdout or no extension; None for another."""
+    if output is None or output == "-":
+        return "mermaid"
+    suffix = os.path.splitext(output)[1].lower()
+    return _BY_SUFFIX.get(suffix) if suffix else "mermaid"
 
 
 def write_text(text: str, output: str | None, prog: str) -> int:
-    """To stdout, or atomically to FILE (a reader never sees half a page)."""
+    """To stdout, or atomically to FILE with the umask's mode (see output_files)."""
     if output is None or output == "-":
         sys.stdout.write(text)
         return 0
-    import os
-    import tempfile
+    from pathlib import Path
 
-    directory = os.path.dirname(os.path.abspath(output))
+    from .output_files import reason, write_atomically
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
+        write_atomically(Path(output), text.encode("utf-8"))
     except OSError as exc:
-        print(f"{prog}: cannot write {output}: {exc}", file=sys.stderr)
+        print(f"{prog}: cannot write {output}: {reason(exc, output)}", file=sys.stderr)
         return 1
     print(f"wrote {output}", file=sys.stderr)
     return 0

@@ -15,8 +15,11 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from ..runtime.deferred_stop import DeferredStop
+
 if TYPE_CHECKING:
     from ..compiler.load import LoadResult
+    from ..core.ir import Workflow
     from ..runtime.interrupts import InterruptRequest
     from ..runtime.lease import Lease
     from ..runtime.store import RunRecord, RunStore
@@ -120,8 +123,8 @@ def _from_object_store_client(exc: BaseException) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     from ..runtime.interrupts import InterruptRequest, InterruptSyntaxError
-    from ..runtime.params import ParamError, bind, resolve
-    from ..runtime.store import InvalidRunId, RunExists, RunRecord, RunStore, StoreError, check_run_id, resolve_store_uri
+    from ..runtime.params import ParamError, anchor_paths, bind, resolve
+    from ..runtime.store import InvalidRunId, RunRecord, RunStore, StoreError, check_run_id, resolve_store_uri
 
     if getattr(args, "spec_option", None):
         if args.spec and args.spec != args.spec_option:
@@ -139,6 +142,12 @@ def _run(args: argparse.Namespace) -> int:
         return _fail("give a SPEC to run, or --resume RUN_ID")
     if args.max_parallel is not None and args.max_parallel < 1:
         return _fail("--max-parallel must be at least 1")
+    if getattr(args, "report", None):
+        from .output_files import unwritable
+
+        why = unwritable(args.report)  # said now, not after a long run
+        if why is not None:
+            return _fail(f"--report {args.report}: {why}")
     try:
         interrupts = [InterruptRequest.parse(text) for text in args.interrupt]
         store = RunStore(resolve_store_uri(args.store))
@@ -155,8 +164,8 @@ def _run(args: argparse.Namespace) -> int:
             respec = _load_respec(args, record)
             if isinstance(respec, int):
                 return respec
-        workflow, given, run_id = (respec or record).workflow, dict(record.params), args.resume
-        values = resolve(workflow, given)
+        workflow, given, run_id = (respec or record).workflow, dict((respec or record).params), args.resume
+        values, shown = resolve(workflow, given), given
     else:
         from ..compiler.load import load
         from .check import compiling
@@ -173,7 +182,10 @@ def _run(args: argparse.Namespace) -> int:
             for line in str(exc).splitlines():
                 print(f"tether run: {line}", file=sys.stderr)
             return 2
-        given, values, run_id = bound.given, bound.values, args.run_id
+        # Relative file/dir values mean the files seen from here, for good (runtime/params.py);
+        # the plan still shows an anchored default as a default (`shown`: what -p gave).
+        given = anchor_paths(workflow, bound.given, os.getcwd())
+        values, shown, run_id = resolve(workflow, given), bound.given, args.run_id
 
     unknown = [str(r) for r in interrupts if workflow.task(r.node_id.split("[", 1)[0]) is None]
     if unknown:
@@ -186,16 +198,38 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:  # the plan as one JSON object, as --json promises
             import json
 
-            print(json.dumps(plan_json(workflow, values, given, store.uri, run_id), sort_keys=True, allow_nan=False))
+            print(json.dumps(plan_json(workflow, values, shown, store.uri, run_id), sort_keys=True, allow_nan=False))
         else:
-            sys.stdout.write(render(workflow, values, given, store.uri, run_id))
+            sys.stdout.write(render(workflow, values, shown, store.uri, run_id))
         return 0
 
     if store.fs.protocol in ("memory", ("memory",)):
         return _fail(
             "a memory:// store lives inside one process, and every attempt runs in its own: use a directory or s3://"
         )
-    if not args.resume:
+    # From here on the run exists: a Ctrl-C / SIGTERM / SIGHUP is held until the executor takes
+    # it, so the run always ends recorded as interrupted, with its id and the resume hint.
+    with DeferredStop() as stop:
+        return _start(args, store, record if args.resume else None, respec, workflow, given, run_id, values,
+                      interrupts, stop)
+
+
+def _start(
+    args: argparse.Namespace,
+    store: "RunStore",
+    record: "RunRecord | None",
+    respec: "RunRecord | int | None",
+    workflow: "Workflow",
+    given: dict[str, Any],
+    run_id: str | None,
+    values: Mapping[str, Any],
+    interrupts: Sequence["InterruptRequest"],
+    stop: "DeferredStop",
+) -> int:
+    """Create the run (unless resuming), take its lease, and execute it."""
+    from ..runtime.store import RunExists, RunRecord, StoreError
+
+    if record is None:
         run_id = run_id or store.new_run_id()
         try:
             store.create_run(run_id, RunRecord(workflow, given, args.spec, _code_paths(args.spec)))
@@ -221,7 +255,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"note: {args.spec}: {line}", file=sys.stderr)
             print(f"note: run {run_id} goes on with {args.spec}; its previous spec is kept as {kept}", file=sys.stderr)
             record = store.load_run(run_id)
-        return _execute(args, store, record, run_id, values, interrupts, lease)
+        return _execute(args, store, record, run_id, values, interrupts, lease, stop)
 
 
 def _load_respec(args: argparse.Namespace, record: "RunRecord") -> "RunRecord | int":
@@ -243,7 +277,11 @@ def _load_respec(args: argparse.Namespace, record: "RunRecord") -> "RunRecord | 
             print(f"tether run: cannot resume run {args.resume} with {args.spec}: {problem}", file=sys.stderr)
         print("  = hint: a resumed run keeps the workflow and inputs it was started with; start a new run", file=sys.stderr)
         return 2
-    return RunRecord(loaded.workflow, dict(record.params), args.spec, _code_paths(args.spec), record.created)
+    from ..runtime.params import anchor_paths
+
+    # A new input's relative file/dir default is anchored here, as `tether run` does for a new run.
+    params = anchor_paths(loaded.workflow, record.params, os.getcwd())
+    return RunRecord(loaded.workflow, params, args.spec, _code_paths(args.spec), record.created)
 
 
 def _execute(
@@ -254,6 +292,7 @@ def _execute(
     values: Mapping[str, Any],
     interrupts: Sequence["InterruptRequest"],
     lease: "Lease",
+    stop: "DeferredStop",
 ) -> int:
     """Run (or continue) the run; print progress and the summary to stderr, the result to stdout."""
     import json
@@ -286,10 +325,12 @@ def _execute(
         heartbeat_s=lease.renew_every_s or 15.0,
         use_cache=not args.no_cache,
         respec=bool(args.resume and args.spec),
+        pending_signal=stop.take,
     )
     try:
         report = executor.run()
     finally:
+        stop.release()  # the run is recorded: a Ctrl-C now may cut the summary or --report short
         if isinstance(reporter, LiveReporter):
             reporter.close()
     print(summary(report, store), file=sys.stderr)

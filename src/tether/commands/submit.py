@@ -201,6 +201,10 @@ def _compile(args: argparse.Namespace) -> dict[str, Any] | None:
     options = parse_pairs(args.option, "submit", "-O")
     if options is None:
         return None
+    from .compile import check_option_keys
+
+    if not check_option_keys(get_backend(args.target), args.target, options, "submit", "-O"):
+        return None
     result = load_reporting(args.source, color)
     if result is None or result.workflow is None:
         if result is not None:

@@ -29,6 +29,30 @@ def is_yaml_ref(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml")) or ref == "-"
 
 
+def _unknown_kind(ref: str, diags: Diagnostics) -> None:
+    """A SPEC that is neither a `.yaml` file nor `file.py:workflow` / `pkg.mod:workflow`: a
+    directory or a device is said as such (with no line it does not have), anything else E100."""
+    import os
+    import stat
+
+    hint = "give a YAML file (spec.yaml), a Python file and workflow (file.py:workflow) or a module (pkg.mod:workflow)"
+    try:
+        mode = os.stat(ref).st_mode
+    except (OSError, ValueError):
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        inside = sorted(p for p in os.listdir(ref) if p.endswith((".yaml", ".yml")))[:1] if os.access(ref, os.R_OK) else []
+        example = os.path.join(ref, inside[0] if inside else "spec.yaml")
+        diags.error("E101", f"cannot read '{ref}': it is a directory, not a spec", None,
+                    f"give a spec file inside it, e.g. {example} (or {os.path.join(ref, '*.yaml')} for all of them)")
+    elif mode is not None and not stat.S_ISREG(mode):
+        diags.error("E101", f"cannot read '{ref}': it is not a regular file", None, hint)
+    else:
+        if Path(ref).suffix == ".py":
+            hint = f"name the workflow function too: {ref}:WORKFLOW"
+        diags.error("E100", f"cannot tell what kind of spec '{ref}' is", Span(ref, 1, 1) if mode is not None else None, hint)
+
+
 def load(ref: str, *, strict_refs: bool = False) -> LoadResult:
     """`strict_refs`: a Python task module of a YAML spec that cannot be found or parsed is an
     error rather than a warning (the CLI's `--strict-refs`)."""
@@ -44,10 +68,7 @@ def load(ref: str, *, strict_refs: bool = False) -> LoadResult:
 
         workflow = compile_python_ref(ref, diags, sources)
     else:
-        hint = "give a YAML file (spec.yaml), a Python file and workflow (file.py:workflow) or a module (pkg.mod:workflow)"
-        if Path(ref).suffix == ".py":
-            hint = f"name the workflow function too: {ref}:WORKFLOW"
-        diags.error("E100", f"cannot tell what kind of spec '{ref}' is", Span(ref, 1, 1) if Path(ref).exists() else None, hint)
+        _unknown_kind(ref, diags)
         workflow = None
     if workflow is not None:  # partial IR from a broken spec still gets graph checks
         from .validate import validate

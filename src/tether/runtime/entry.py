@@ -367,6 +367,9 @@ class _Attempt:
                 f"stopped with its run: its executor (pid {parent}) died; uses no retry budget",
             )
         attempts = self.store.attempts(self.run_id, self.node_id)
+        mine = next((a for a in attempts if a.number == self.number), None)
+        if mine is not None and mine.outcome == "cancelled":  # the local executor stops its run (executor._cancel)
+            return _Ending("cancelled", EXIT_INTERRUPTED, f"{mine.message or 'cancelled with its run'}; checkpoint kept")
         budget = Budget.from_journal(self.task, attempts, self.number)
         if self._at_timeout():
             # The platform's deadline, not a reclaim: a timeout uses the retry budget (retry.py).
@@ -395,6 +398,8 @@ class _Attempt:
         self.store.record_end(self.run_id, self.node_id, self.number, ending.outcome, ending.journal_code, info)
         if ending.outcome == "interrupted":
             print(f"tether: attempt {self.number} of {self.node_id} interrupted: {message}", file=sys.stderr)
+        elif ending.outcome == "cancelled":
+            print(f"tether: attempt {self.number} of {self.node_id} cancelled: {message}", file=sys.stderr)
         elif ending.outcome == "timeout":
             print(f"tether: attempt {self.number} of {self.node_id} {message}", file=sys.stderr)
         elif ending.outcome != "success":

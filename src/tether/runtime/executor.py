@@ -138,6 +138,9 @@ class Executor:
     heartbeat_s: float = 15.0
     use_cache: bool = True  # False: `--no-cache`, every node runs and no cache entry is written
     respec: bool = False  # `--resume --spec`: a finished node whose definition or inputs changed runs again
+    # A Ctrl-C / SIGTERM that came after the run was created but before this executor's own
+    # handlers (commands/run.py defers it): the run stops at once, as if it came just after.
+    pending_signal: Callable[[], int | None] | None = None
 
     def __post_init__(self) -> None:
         self._groups = {t.name: TaskGroup(t) for t in self.workflow.tasks}
@@ -162,7 +165,11 @@ class Executor:
         if uploaded:
             self.reporter.note(f"uploaded {len(uploaded)} attempt log(s) an earlier executor left unsent")
         with self._signal_pipe() as wakeup:
+            if self._signalled is None and self.pending_signal is not None:
+                self._signalled = self.pending_signal()
             try:
+                if self._signalled is not None:  # stopped before anything started: nothing is launched
+                    self._stop_on_signal()
                 self._loop(wakeup)
             except BaseException as exc:
                 # A bug or a store failure here: leave no orphans behind. The attempts flush
@@ -456,15 +463,8 @@ class Executor:
             # cancelled. A success or failure it recorded itself still wins (store precedence).
             node.cancelled = True
         if node.cancelled:
-            name = self._lease_lost or signal.Signals(self._signalled or signal.SIGINT).name
-            self.store.record_end(
-                self.run_id,
-                node.node_id,
-                node.number,
-                "cancelled",
-                code,
-                {"duration_s": duration, "message": f"stopped with its run ({name}); uses no retry budget"},
-            )
+            info = {"duration_s": duration, "message": self._cancel_message()}
+            self.store.record_end(self.run_id, node.node_id, node.number, "cancelled", code, info)
         elif node.timed_out:
             self.store.record_end(
                 self.run_id,
@@ -625,10 +625,30 @@ class Executor:
     def _stop_on_signal(self) -> None:
         self._stopping = True
         name = signal.Signals(self._signalled or signal.SIGINT).name
-        self.reporter.note(f"{name}: interrupting running attempts (they flush their checkpoints)")
-        for node in self._running():
+        running = self._running()
+        if running:
+            self.reporter.note(f"{name}: interrupting running attempts (they flush their checkpoints)")
+        self._cancel(running)
+
+    def _cancel(self, running: Sequence[Node]) -> None:
+        """Stop attempts because the run stops: "cancelled" is recorded *before* the SIGTERM, so
+        the attempt, which reads its journal when the signal comes (entry.py), says it was
+        cancelled and runs again on --resume, not that it was interrupted on its own budget."""
+        message = self._cancel_message()
+        for node in running:
             node.cancelled = True
+            try:
+                self.store.record_end(self.run_id, node.node_id, node.number, "cancelled", None, {"message": message})
+            except StoreError:  # recorded again when it ends; only the attempt's own wording is lost
+                pass
             self._terminate(node)
+
+    def _cancel_message(self) -> str:
+        if self._lease_lost is not None:
+            return f"stopped: {self._lease_lost}; uses no retry budget"
+        name = signal.Signals(self._signalled or signal.SIGINT).name
+        by = " by the user" if name == "SIGINT" else ""
+        return f"the run was cancelled{by} ({name}); it runs again on `tether run --resume {self.run_id}`, uses no retry budget"
 
     def _beat(self) -> None:
         """Renew the run's lease when due; if another executor took the run over, stop it here."""
@@ -641,9 +661,7 @@ class Executor:
         self._lease_lost = lost
         self._stopping = True
         self.reporter.note(f"{lost}: stopping this executor's attempts")
-        for node in self._running():
-            node.cancelled = True
-            self._terminate(node)
+        self._cancel(self._running())
 
     # ------------------------------------------------------------------ values
 

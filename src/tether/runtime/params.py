@@ -3,17 +3,24 @@
 A value is JSON when it parses as JSON (`-p n=10` is the int 10, `-p tags='["a"]'` a list),
 otherwise the text itself. For a `str`, `file` or `dir` input the text is kept as typed even
 when it would parse (`-p day=2024` stays "2024"), because that is what the person meant.
+
+A local run anchors its relative `file` and `dir` values (given or default, also inside lists
+and dicts) to the directory `tether run` ran in, once, when the run is created (`anchor_paths`):
+the absolute path is what the run records, what its cache keys hold and what its tasks get, so
+a `--resume` or a cache look-up from another directory means the same files. Compilers never
+call it: on Argo or Batch a path is a path inside the pod.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..core.diagnostics import did_you_mean
 from ..core.ir import Workflow
-from ..core.types import accepts_value
+from ..core.types import Type, accepts_value
 from .outputs import json_value_problem
 
 
@@ -85,3 +92,34 @@ def resolve(workflow: Workflow, given: Mapping[str, Any]) -> dict[str, Any]:
         elif item.has_default:
             values[item.name] = item.default
     return values
+
+
+def anchor_paths(workflow: Workflow, given: Mapping[str, Any], base: str) -> dict[str, Any]:
+    """`given` with every relative `file`/`dir` value made absolute against `base`, plus the
+    default of each input not given whose default holds a relative path (anchored the same way),
+    so the recorded inputs mean the same files from any working directory."""
+    anchored = dict(given)
+    for item in workflow.inputs:
+        if item.name in given:
+            anchored[item.name] = _anchor(item.type, given[item.name], base)
+        elif item.has_default:
+            value = _anchor(item.type, item.default, base)
+            if value != item.default:  # a default without relative paths stays a default
+                anchored[item.name] = value
+    return anchored
+
+
+def _anchor(type_: Type, value: Any, base: str) -> Any:
+    """`value` of type `type_` with its relative local paths joined to `base`; a URI
+    (`s3://...`), an absolute path and an empty string are kept as they are."""
+    if value is None:
+        return None
+    if type_.kind in ("file", "dir") and isinstance(value, str):
+        if not value or "://" in value or os.path.isabs(value):
+            return value
+        return os.path.normpath(os.path.join(base, value))
+    if type_.kind == "list" and isinstance(value, list):
+        return [_anchor(type_.args[0], v, base) for v in value]
+    if type_.kind == "dict" and isinstance(value, dict):
+        return {k: _anchor(type_.args[1], v, base) for k, v in value.items()}
+    return value
