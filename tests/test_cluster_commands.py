@@ -70,6 +70,8 @@ def test_report_of_a_cluster_run_draws_it_from_the_spec_and_the_store(cluster_ru
     nodes = {n["id"]: n for n in data["nodes"]}
     assert nodes["add"]["outputs"] == {"result": 3} and nodes["add"]["inputs"]["values"] == {"a": 1, "b": 2}
     assert [a["outcome"] for a in nodes["flaky"]["attempts"]] == ["recoverable", "recoverable"]
+    # retries: 1 spent by two recoverable failures: no attempt can come, so the run has failed
+    assert nodes["flaky"]["status"] == "failed" and data["status"] == "failed"
     page = tmp_path / "report.html"
     assert main(["report", "c1", "--store", store, "--spec", spec, "-o", str(page)]) == 0
     assert "flaky" in page.read_text(encoding="utf-8")

@@ -110,7 +110,7 @@ def _node(
     return {
         "id": node,
         "task": task.name,
-        "status": _status(recorded, attempts, outputs, skipped),
+        "status": _status(recorded, task, attempts, outputs, skipped),
         "skipped": skipped.get("reason") if skipped else None,
         "inputs": _inputs(resolver, task, node) if not skipped else {},
         "outputs": outputs,
@@ -120,7 +120,7 @@ def _node(
 
 
 def _status(
-    recorded: dict[str, Any] | None, attempts: list[AttemptRecord], outputs: Any, skipped: Any
+    recorded: dict[str, Any] | None, task: "Task", attempts: list[AttemptRecord], outputs: Any, skipped: Any
 ) -> str:
     if recorded and recorded.get("status"):
         return str(recorded["status"])  # the executor's own verdict (status.json)
@@ -133,7 +133,13 @@ def _status(
     last = attempts[-1].outcome
     if last is None:
         return "running"
-    return "failed" if last == "fatal" else "stopped"
+    if last == "fatal":
+        return "failed"
+    # No executor verdict (a cluster run, or a killed `tether run`): the journal decides, as
+    # `tether exec` and `--resume` would, whether another attempt may still come.
+    from ..runtime.retry import next_step
+
+    return "stopped" if last == "cancelled" or next_step(task, attempts).retry else "failed"
 
 
 def _task_status_without_items(store: RunStore, run_id: str, task: "Task", recorded: dict[str, Any]) -> str:
