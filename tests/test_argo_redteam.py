@@ -198,3 +198,67 @@ def test_a_memoized_loop_keys_each_item(tmp_path: Path) -> None:
         _local(spec, store, f"local-{uid}", {"names": names})
         assert result.outputs["tot"]["out"] == str(sum(len(n) for n in eval(names)))
         assert _outputs(store, f"local-{uid}")["tot"] == {"out": sum(len(n) for n in eval(names))}
+
+
+def _same_outputs(tmp_path: Path, name: str, body: str, runs: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Engine and `tether run` per parameter set; returns the (equal) node outputs of each."""
+    spec = _spec(tmp_path, name, body)
+    store = str(tmp_path / "store")
+    doc, diags = _compile(spec, store)
+    assert not [d for d in diags if d.is_error], diags
+    found = []
+    for n, params in enumerate(runs):
+        _engine(doc, spec, f"argo-{n}", parameters=params)
+        _local(spec, store, f"local-{n}", params)
+        on_argo = _outputs(store, f"argo-{n}")
+        assert on_argo == _outputs(store, f"local-{n}"), params
+        found.append(on_argo)
+    return found
+
+
+def test_a_loop_over_an_empty_run_time_list_gives_its_readers_the_empty_list(tmp_path: Path) -> None:
+    """Argo skips a withParam loop with no items ("Skipped, empty params", dag.go executeDAGTask):
+    its readers still run, and take [] from the run store."""
+    (empty, full) = _same_outputs(tmp_path, "empty", """  inputs:
+    xs: {type: "list[int]", default: []}
+    ss: {type: "list[str]", default: []}
+  tasks:
+    big: {python: "rt_mod:sq", foreach: "${{ inputs.xs }}", inputs: {x: "${{ item }}"}, outputs: {out: int}}
+    sum: {python: "rt_mod:total", inputs: {xs: "${{ tasks.big.outputs.out }}"}, outputs: {out: int}}
+    shout: {python: "rt_mod:up", foreach: "${{ inputs.ss }}", inputs: {s: "${{ item }}"}, outputs: {out: str}}
+    joined: {python: "rt_mod:join", inputs: {xs: "${{ tasks.shout.outputs.out }}"}, outputs: {out: str}}
+""", [{}, {"xs": "[2, 3]", "ss": '["a"]'}])
+    assert empty == {"sum": {"out": 0}, "joined": {"out": ""}}
+    assert full["sum"] == {"out": 13} and full["joined"] == {"out": "A!"}
+
+
+def test_a_loop_whose_when_is_false_skips_its_readers(tmp_path: Path) -> None:
+    """Argo skips each child of a literal loop whose `when` is false and marks the group
+    Succeeded (completableTaskGroupPhase, dag.go): its readers carry the loop's `when`."""
+    (off, on) = _same_outputs(tmp_path, "loopwhen", """  inputs: {k: {type: int, default: 1}}
+  tasks:
+    other: {python: "rt_mod:sq", inputs: {x: 4}, outputs: {out: int}}
+    big: {python: "rt_mod:sq", foreach: [1, 2], when: "${{ inputs.k > 2 }}", inputs: {x: "${{ item }}"}, outputs: {out: int}}
+    sum: {python: "rt_mod:total", inputs: {xs: "${{ tasks.big.outputs.out }}"}, outputs: {out: int}}
+    shout: {python: "rt_mod:up", foreach: ["a", "b"], when: "${{ inputs.k > 2 }}", inputs: {s: "${{ item }}"}, outputs: {out: str}}
+    joined: {python: "rt_mod:join", inputs: {xs: "${{ tasks.shout.outputs.out }}"}, outputs: {out: str}}
+    after: {python: "rt_mod:sq", inputs: {x: "${{ tasks.sum.outputs.out }}"}, outputs: {out: int}}
+""", [{}, {"k": "3"}])
+    assert off == {"other": {"out": 16}}
+    assert on["after"] == {"out": 25} and on["joined"] == {"out": "A!|B!"}
+
+
+def test_a_run_time_loop_with_a_when_tells_false_from_empty(tmp_path: Path) -> None:
+    """Both are one Skipped node on Argo; the loop's `when` on its readers (here a reader's own
+    decide step) tells them apart: skipped when false, [] when the list is empty."""
+    runs = _same_outputs(tmp_path, "rtwhen", """  inputs:
+    xs: {type: "list[int]", default: []}
+    on: {type: bool, default: true}
+  tasks:
+    big: {python: "rt_mod:sq", foreach: "${{ inputs.xs }}", when: "${{ inputs.on }}", inputs: {x: "${{ item }}"}, outputs: {out: int}}
+    sum: {python: "rt_mod:total", inputs: {xs: "${{ tasks.big.outputs.out }}"}, outputs: {out: int}}
+    again: {python: "rt_mod:sq", foreach: "${{ tasks.big.outputs.out }}", inputs: {x: "${{ item }}"}, outputs: {out: int}}
+    tot: {python: "rt_mod:total", inputs: {xs: "${{ tasks.again.outputs.out }}"}, outputs: {out: int}}
+""", [{}, {"on": "false", "xs": "[1]"}, {"xs": "[1, 2]"}])
+    assert runs[0] == {"sum": {"out": 0}, "tot": {"out": 0}} and runs[1] == {}
+    assert runs[2]["tot"] == {"out": 17}

@@ -18,17 +18,18 @@ Argo's second substitution pass nor the kubelet's `$(VAR)` expansion changes it 
 `when` is rendered for govaluate where that is exact (argo_when); otherwise, and for a `foreach`
 not known at compile time, a `<task>-decide` step runs `tether exec --decide` and the task reads
 its `when` / `items` outputs. Loop items are `{"i": index, "v": item}` so each child knows its
-node id `task[i]`; a loop over a literal list uses `withItems`, any other `withParam`.
+node id `task[i]`; a loop over a literal list uses `withItems`, any other `withParam`. Argo
+skips a `withParam` loop with no items, so its readers take its list from the run store; and
+it decides a loop's `when` per child, so the loop's readers carry that `when` too.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ..core.diagnostics import Diagnostics, Span
-from ..core.expr import Expr, ListExpr, Literal, Ref, plain_value, refs, to_template, unparse_ref
+from ..core.expr import Expr, ListExpr, Literal, Ref, plain_value, refs, unparse_ref
 from ..core.graph import data_upstream
 from ..core.ir import Binding, Task, Workflow
 from ..core.placeholders import evolve
@@ -39,18 +40,17 @@ from . import Manifest, Profile, resolve_images, warn_without_store
 from .argo_escape import LBRACE_ENTRY, OUTPUTS_ESCAPE, escape_literal, workflow_input
 from .argo_profile import ArgoProfile, spot_scheduling
 from .argo_retry import RETRY_EXPRESSION, retry_strategy
+from .argo_templates import DECIDE_SUFFIX, Pending, base_name, content_hash, memoize_spec, resources, shape
 from .argo_when import render_when
 
 API_VERSION = "argoproj.io/v1alpha1"
 OUTPUTS_DIR = "/tmp/tether/outputs"
 ENTRYPOINT = "main"
-DECIDE_SUFFIX = "-decide"
 # A looped child's node id `task[i]`: a name with '-', which no task input (an identifier, E401) has.
 NODE_PARAM = "node-id"
 ITEM_KEY_PARAM = "item-key"  # a memoized looped task's item, for its key only
 MAX_NAME = 63  # maxCharsInObjectName, workflow/validate/validate.go (Kubernetes label values)
 MAX_CRON_NAME = 52  # maxCharsInCronWorkflowName, same file: room for the `-<unix time>` suffix
-MAX_FIELD_NAME = 128  # workflowFieldMaxLength, same file: DAG task and template names
 MAX_MANIFEST_BYTES = 1 << 20  # etcd keeps each object whole; its request limit is 1.5 MiB
 MAX_PARAMETER_BYTES = 256 << 10  # a literal beyond this travels in the (compressed) payload
 DECIDE_RETRIES = 3  # a decide pod may be deleted or its node shut down like any other
@@ -88,10 +88,17 @@ class _Compiler:
         self.names: set[str] = set(self.tasks)  # DAG task names in use
         self.template_names: set[str] = {ENTRYPOINT}
         self.templates: list[dict[str, Any]] = []
-        self.shared: dict[Any, _Pending] = {}  # template key -> the template, named once all are known
-        self.uses: list[tuple[dict[str, Any], _Pending]] = []  # DAG entries whose `template` it names
+        self.shared: dict[Any, Pending] = {}  # template key -> the template, named once all are known
+        self.uses: list[tuple[dict[str, Any], Pending]] = []  # DAG entries whose `template` it names
         self.decides: list[tuple[dict[str, Any], dict[str, Any], str]] = []  # template, entry, base: named last
         self.spot = spot_scheduling(settings)
+        # Loops expanded by `withParam`: Argo makes one with no items a Skipped node, "Skipped,
+        # empty params" (executeDAGTask, workflow/controller/dag.go), with no aggregate to read,
+        # so their readers take the list from the run store. Not a memoized loop: a cache hit
+        # writes nothing there (_keyable); its readers keep the aggregate (README: a limit).
+        self.may_be_empty = {t.name for t in workflow.tasks
+                             if t.foreach is not None and t.cache is None and self._literal_items(t) is None}
+        self.guards: dict[str, str] = {}  # looped task with a `when` -> that `when` as Argo reads it
         self.store_readers = self._store_readers()
 
     # ------------------------------------------------------------------ the document
@@ -195,6 +202,8 @@ class _Compiler:
             value_from: dict[str, Any] = {"parameter": f"{{{{tasks.{ref.task}.outputs.parameters.{ref.name}}}}}"}
             if ref.task in self.skippable:
                 value_from["default"] = "null"
+            elif ref.task in self.may_be_empty:  # a Skipped loop has no aggregate: its value is []
+                value_from["default"] = "[]"
             out.append({"name": output.name, "valueFrom": value_from})
         return out
 
@@ -234,13 +243,22 @@ class _Compiler:
             self.skippable.add(task.name)
         out: list[dict[str, Any]] = []
         entry: dict[str, Any] = {"name": task.name}
+        guards = [self.guards[up] for up in sorted(data) if up in self.guards]
         if need_decide:
             decide = self._decide_task(task, depends)
             out.append(decide)
             depends = decide["name"]
+            if guards:  # the decide step runs only where the task may: the task needs it Succeeded
+                decide["when"] = _conjunction(guards)
+                depends += ".Succeeded"
+                guards = []
             if task.when is not None and when_text is None:
                 when_text = f"{{{{tasks.{decide['name']}.outputs.parameters.when}}}} == true"
-        pending, params = self._task_template(task, looped=task.foreach is not None, item_safe=known_items is not None)
+        if task.foreach is not None and when_text is not None:
+            self.guards[task.name] = when_text
+        if guards:
+            when_text = _conjunction(guards + ([when_text] if when_text is not None else []))
+        pending, params = self._task_template(task, task.foreach is not None, known_items is not None, not need_decide)
         decide_name = out[0]["name"] if need_decide else ""
         entry["template"] = ""  # named by _name_templates, once every template is known
         self.uses.append((entry, pending))
@@ -268,7 +286,9 @@ class _Compiler:
             if up not in self.tasks or up == task.name:
                 continue
             if up not in self.skippable:
-                parts.append(up)
+                parts.append(up)  # a loop with no items too: Skipped, and its readers run (over [])
+            elif up in data and up in self.may_be_empty:
+                parts.append(f"({up}.Succeeded || {up}.Skipped)")
             elif up in data:
                 parts.append(f"{up}.Succeeded")
             else:
@@ -285,8 +305,8 @@ class _Compiler:
         else:
             return None
         assert isinstance(items, list)
-        if any("{{" in s for s in _strings(items)):
-            return None
+        if not items or any("{{" in s for s in _strings(items)):
+            return None  # `withItems: []` is no loop to Argo (DAGTask.ShouldExpand): withParam then
         return items
 
     # ------------------------------------------------------------------ references
@@ -323,7 +343,7 @@ class _Compiler:
         if ref.root == "tasks":
             up = self.tasks.get(ref.task or "")
             output = up.output(ref.name or "") if up is not None and up.foreach is not None else None
-            if output is not None and output.type.kind in _RAW_KINDS:
+            if output is not None and (output.type.kind in _RAW_KINDS or up.name in self.may_be_empty):
                 # A fan-out's strings are read from the store: Argo's aggregate parses each
                 # child's text as JSON and keeps lists and maps as such when all of them are
                 # (`tryJSONUnmarshal`, workflow/controller/operator.go), so strings that all look
@@ -353,7 +373,8 @@ class _Compiler:
 
     # ------------------------------------------------------------------ templates
 
-    def _task_template(self, task: Task, looped: bool, item_safe: bool) -> tuple[_Pending, list[dict[str, Any]]]:
+    def _task_template(self, task: Task, looped: bool, item_safe: bool,
+                       argo_when: bool) -> tuple[Pending, list[dict[str, Any]]]:
         """The container template `task` runs (shared when an equal one exists) and its arguments."""
         # A looped child's node id `task[i]` comes as a parameter; any other node's id is its DAG
         # task's name, which Argo substitutes as `{{tasks.name}}` in the template it runs
@@ -387,6 +408,10 @@ class _Compiler:
             exprs = [b.value for b in task.inputs]
         if task.container is not None:  # its arguments' references: exec evaluates them
             exprs += [*task.container.command, *task.container.args]
+        if task.when is not None and argo_when:
+            # With no decision recorded, exec decides a `when` Argo let through again: outputs
+            # from the store, but workflow inputs from the payload's defaults unless given.
+            exprs += [r for r in refs(task.when) if r.root == "inputs"]
         unkeyed = self._value_args(task, exprs, item_safe, declared, params, direct)
         memoize = task.cache is not None and self._keyable(task, unkeyed)
         if memoize and looped:
@@ -396,10 +421,10 @@ class _Compiler:
             # escaped by the decide step: no `{{`, and an injective form of the value).
             declared.append(ITEM_KEY_PARAM)
             params.append({"name": ITEM_KEY_PARAM, "value": "{{item}}"})
-        key = (_shape(task, with_bindings), tuple(direct), tuple(declared), memoize)
+        key = (shape(task, with_bindings), tuple(direct), tuple(declared), memoize)
         pending = self.shared.get(key)
         if pending is None:
-            pending = self.shared[key] = _Pending(task, with_bindings, looped, tuple(declared), tuple(direct), memoize)
+            pending = self.shared[key] = Pending(task, with_bindings, looped, tuple(declared), tuple(direct), memoize)
         else:
             pending.users += 1
             pending.first_user = min(pending.first_user, task.name)
@@ -503,9 +528,9 @@ class _Compiler:
         and the others get a suffix hashed from their own content, so a variant added later
         leaves the existing template alone. Then the templates are built and the DAG entries
         pointed at them."""
-        groups: dict[str, list[_Pending]] = {}
+        groups: dict[str, list[Pending]] = {}
         for pending in self.shared.values():
-            base = _base_name(pending)
+            base = base_name(pending)
             # Written with the template's name, not a node's: the same bytes whichever node comes
             # first; exec takes each node's name from --node (the payload says `shared`).
             pending.payload = encode_task(evolve(pending.task, name=base, after=()), self.wf,
@@ -515,7 +540,7 @@ class _Compiler:
             members.sort(key=lambda member: (-member.users, member.first_user))
             for rank, pending in enumerate(members):
                 bare = rank == 0 and base not in self.template_names
-                pending.name = self._template_name(base if bare else f"{base}-{_content_hash(pending)}")
+                pending.name = self._template_name(base if bare else f"{base}-{content_hash(pending)}")
         for pending in self.shared.values():
             node = f"{{{{inputs.parameters.{NODE_PARAM}}}}}" if pending.looped else "{{tasks.name}}"
             self.templates.append(self._container_template(
@@ -569,41 +594,11 @@ class _Compiler:
         if task.timeout_s is not None:
             template["activeDeadlineSeconds"] = task.timeout_s
         if memoize:
-            template["memoize"] = self._memoize(task, with_bindings)
+            template["memoize"] = memoize_spec(task, with_bindings, self.settings)
         if task.interruptible is not None:
             template.update(self.spot)
         template["container"] = self._container(task, args)
         return template
-
-    def _memoize(self, task: Task, with_bindings: bool) -> dict[str, Any]:
-        """Argo memoization keyed as `tether run` keys its cache: the task's definition key
-        (tether.core.cache_key, a constant per template), then `sha256(inputs.parameters as
-        JSON)`, so any input text makes a valid key (expression tags, docs/variables.md
-        "Expression"; `sprig.sha256sum`, `toJson` from util/expr/env/env.go)."""
-        # The controller refuses a key outside ^[a-zA-Z0-9][-a-zA-Z0-9]*$ (cacheKeyRegex,
-        # https://github.com/argoproj/argo-workflows/blob/main/workflow/controller/cache/cache.go)
-        # and stores it as a ConfigMap data key (configMapCache.save, cache/configmap_cache.go),
-        # which Kubernetes caps at 253 characters (IsConfigMapKey,
-        # https://github.com/kubernetes/apimachinery/blob/master/pkg/util/validation/validation.go):
-        # 64 hex digits, '-', 64 hex digits is 129.
-        from ..core.cache_key import definition_key  # memoized tasks only: spares others hashlib's start-up
-
-        digest = definition_key(task)
-        if with_bindings:  # the bindings' expressions are in the payload, not in a parameter
-            import hashlib
-
-            text = "\0".join((digest, *(f"{b.name}={to_template(b.value)}" for b in task.inputs)))
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        # v4 names the ConfigMap only (LocalObjectReference); v3 requires a key (ConfigMapKeySelector):
-        # pkg/apis/workflow/v1alpha1/workflow_types.go `Cache` in each release.
-        config_map = {"name": self.settings.cache_config_map}
-        if self.settings.argo_version == "3":
-            config_map["key"] = "tether"
-        return {
-            "key": f"{digest}-{{{{=sprig.sha256sum(toJson(inputs.parameters))}}}}",
-            "maxAge": self.settings.cache_max_age,
-            "cache": {"configMap": config_map},
-        }
 
     def _container(self, task: Task, args: list[str]) -> dict[str, Any]:
         """The container; `TETHER_LBRACE` is defined first when its args take escaped values
@@ -621,9 +616,9 @@ class _Compiler:
             env.append({"name": secret.env, "valueFrom": {"secretKeyRef": {"name": secret.name, "key": secret.key}}})
         if env:
             container["env"] = env
-        resources = _resources(task)
-        if resources:
-            container["resources"] = resources
+        wanted = resources(task)
+        if wanted:
+            container["resources"] = wanted
         return container
 
     def _decide_task(self, task: Task, depends: str) -> dict[str, Any]:
@@ -679,85 +674,9 @@ class _Compiler:
         return entry
 
 
-@dataclass(eq=False)
-class _Pending:
-    """A container template met in the DAG pass, built once every template is known (to name it)."""
-
-    task: Task  # the first node that runs it: every field but the name is the same for all
-    with_bindings: bool
-    looped: bool
-    declared: tuple[str, ...]
-    direct: tuple[str, ...]
-    memoize: bool
-    first_user: str = ""  # the first of its tasks by name
-    users: int = 1  # how many DAG tasks run it
-    name: str = ""
-    payload: str = ""
-
-    def __post_init__(self) -> None:
-        self.first_user = self.task.name
-
-
-_NAME_BREAK = re.compile(r"[^A-Za-z0-9]+")
-_BASE_LENGTH = MAX_FIELD_NAME - len(DECIDE_SUFFIX) - 8  # room for `-<hash>` (and a decide step's suffix)
-
-
-def _base_name(pending: _Pending) -> str:
-    """A template's readable name: its Python function, kebab-cased, or its first user's name.
-    Argo takes `^[a-zA-Z0-9][-a-zA-Z0-9]*$` up to 128 characters (validate.go
-    `isValidWorkflowFieldName`, `workflowFieldNameFmt`, in v3.7.18 and v4.1.2), but the name
-    also goes into each pod's name, `<workflow>-<template>-<fnv hash>` (`GeneratePodName`,
-    workflow/util/pod_name.go), which Kubernetes requires to be a lowercase RFC 1123 subdomain:
-    so it is lowercased (`Train_Model` -> `train-model`)."""
-    task = pending.task
-    text = task.python.rpartition(":")[2] if task.python else pending.first_user
-    base = _NAME_BREAK.sub("-", text.lower()).strip("-")[:_BASE_LENGTH].rstrip("-")
-    return base or "task"
-
-
-def _content_hash(pending: _Pending) -> str:
-    """Six hex digits of the template's definition: stable, and distinct between definitions."""
-    import hashlib
-
-    text = "\0".join((pending.payload, *pending.declared, *pending.direct, str(pending.looped)))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
-
-
-_SHAPE_FIELDS = tuple(f.name for f in fields(Task) if f.compare and f.name not in ("name", "after", "inputs"))
-"""The Task fields two tasks sharing a template have equal (every compared field, so a field
-added to the IR splits templates by default), besides the inputs handled in `_shape`."""
-
-
-def _shape(task: Task, with_bindings: bool) -> Any:
-    """What makes two tasks share a template: everything but the name and `after` (and, when
-    the inputs arrive as arguments, their expressions). A tuple, not an evolved Task: built and
-    hashed once per DAG task, it is most of the backend's per-task cost."""
-    values = task.__dict__
-    inputs = task.inputs if with_bindings else tuple((b.name, b.type) for b in task.inputs)
-    return (inputs, with_bindings, *(values[f] for f in _SHAPE_FIELDS))
-
-
-def _resources(task: Task) -> dict[str, Any]:
-    """Requests and equal limits; GPUs as `nvidia.com/gpu`, which Kubernetes takes in limits
-    (https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/)."""
-    r = task.resources
-    wanted: dict[str, Any] = {}
-    if r.cpu_millicores is not None:
-        wanted["cpu"] = str(r.cpu_millicores // 1000) if r.cpu_millicores % 1000 == 0 else f"{r.cpu_millicores}m"
-    if r.memory_bytes is not None:
-        wanted["memory"] = _quantity(r.memory_bytes)
-    if r.gpu:
-        wanted["nvidia.com/gpu"] = str(r.gpu)
-    if not wanted:
-        return {}
-    return {"requests": dict(wanted), "limits": dict(wanted)}
-
-
-def _quantity(n: int) -> str:
-    for suffix, size in (("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
-        if n % size == 0:
-            return f"{n // size}{suffix}"
-    return str(n)
+def _conjunction(whens: list[str]) -> str:
+    """govaluate's `&&` of several `when` texts (one stays as written)."""
+    return whens[0] if len(whens) == 1 else " && ".join(f"({w})" for w in whens)
 
 
 def _takes_escaped(args: list[str]) -> bool:
