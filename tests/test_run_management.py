@@ -239,3 +239,32 @@ def test_status_is_live_and_runs_and_outputs_show_the_run(
     assert missing.stderr == "tether outputs: nope: no such node in run live (nodes with outputs: first, wait)\n"
     unknown = tether(tether_cmd, env, "status", "nope", "--store", store)
     assert unknown.returncode == 1 and "no run 'nope' in the run store" in unknown.stderr
+
+
+FANOUT = """\
+apiVersion: tether/v1
+kind: Workflow
+metadata: {name: fan}
+spec:
+  tasks:
+    sq:
+      container: {command: [sh, -c, 'echo item ${{ item }}; echo ${{ item }} > "$TETHER_OUTPUTS/y"']}
+      foreach: [1, 2, 3]
+      outputs: {y: int}
+"""
+
+
+def test_logs_and_outputs_of_a_foreach_task_name_show_every_item(
+    tether_cmd: list[str], tether_env: dict[str, str], tmp_path: Path
+) -> None:
+    spec = tmp_path / "fan.yaml"
+    spec.write_text(FANOUT)
+    store = str(tmp_path / "store")
+    done = tether(tether_cmd, tether_env, "run", str(spec), "--store", store, "--run-id", "fan1")
+    assert done.returncode == 0, done.stderr
+    logs = tether(tether_cmd, tether_env, "logs", "fan1", "sq", "--store", store).stdout
+    assert [line for line in logs.splitlines() if line.startswith("==>")] == [
+        f"==> sq[{i}] attempt 1 (success, exit 0) <==" for i in range(3)
+    ]
+    outputs = json.loads(tether(tether_cmd, tether_env, "outputs", "fan1", "sq", "--store", store).stdout)
+    assert outputs == {"sq[0]": {"y": 1}, "sq[1]": {"y": 2}, "sq[2]": {"y": 3}}

@@ -1,7 +1,8 @@
 """Show the logs of a run's attempts: every node, one node, or one attempt.
 
   tether logs RUN_ID                 every attempt of every node, in task order
-  tether logs RUN_ID NODE            every attempt of one node (a foreach item: 'train[2]')
+  tether logs RUN_ID NODE            every attempt of one node (a foreach item: 'train[2]'; a
+                                     foreach task's name: every item's)
   tether logs RUN_ID NODE --attempt 2
 
 A cluster run (`tether exec` on Argo or AWS Batch: no run.json) is read from its journal, nodes in
@@ -15,7 +16,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from .run_args import add_store_argument, valid_run_id
+from .run_args import add_store_argument, foreach_items, valid_run_id
 
 if TYPE_CHECKING:
     from ..runtime.store import RunStore
@@ -56,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
             raise RunNotFound(args.run_id, store.uri, store.list_runs())
         order = _task_order(store, args.run_id) if kind == "local" else {}
         nodes = store.list_nodes(args.run_id)
+        items = foreach_items(nodes, args.node)
+        if items:  # a foreach task's name: the logs of every item, in order
+            return _show(store, args, items, order, kind == "cluster")
         if args.node is not None and args.node not in nodes:
             known = ", ".join(nodes) or "none has started yet"
             print(f"tether logs: {args.node}: no attempt of it was recorded in run {args.run_id} (nodes: {known})"

@@ -2,7 +2,7 @@
 node's (a foreach item: 'train[2]').
 
   tether outputs RUN_ID           {"outputs": workflow outputs, "nodes": {node: outputs}}
-  tether outputs RUN_ID NODE      that node's outputs
+  tether outputs RUN_ID NODE      that node's outputs (a foreach task: each item's, by node id)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from .run_args import add_store_argument, valid_run_id
+from .run_args import add_store_argument, foreach_items, valid_run_id
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -30,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
         if store.run_summary(args.run_id)["kind"] == "unknown":
             raise RunNotFound(args.run_id, store.uri, store.list_runs())
         nodes = store.list_nodes(args.run_id)
+        items = foreach_items(nodes, args.node)
+        if items:  # a foreach task's name: each item's outputs, by node id
+            print(json.dumps({item: store.read_outputs(args.run_id, item) for item in items}, sort_keys=False, allow_nan=False))
+            return 0
         if args.node is not None:
             outputs = store.read_outputs(args.run_id, args.node)
             if outputs is None:

@@ -21,3 +21,13 @@ def valid_run_id(command: str, run_id: str) -> bool:
         print(f"tether {command}: {exc}", file=sys.stderr)
         return False
     return True
+
+
+def foreach_items(nodes: list[str], name: str | None) -> list[str]:
+    """The item nodes `name[0]`, `name[1]`, ... of a foreach task named `name` (in index order),
+    when `name` is not itself a node: what `logs` and `outputs` show for a foreach task's name."""
+    if name is None or "[" in name or name in nodes:
+        return []
+    prefix = name + "["
+    found = [node for node in nodes if node.startswith(prefix) and node.endswith("]") and node[len(prefix):-1].isdigit()]
+    return sorted(found, key=lambda node: int(node[len(prefix):-1]))
