@@ -107,3 +107,27 @@ def test_the_newest_attempt_delivered_again_keeps_its_number(store: RunStore) ->
     store.record_start("r", "step", 1, {})  # started, no end: its container is started again
     assert _exec(store, task, 0) == 0
     assert _journal(store) == [(1, "success")]
+
+
+def test_a_resubmission_with_other_input_values_is_refused(store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first attempts of a run fix its inputs; jobs resubmitted under the same run id with
+    other `-p` values (`--value inputs.n`, as Batch passes them) are refused, as `tether run
+    --resume` refuses -p, so no run mixes the results of two sets of inputs."""
+    from tether.core.expr import Ref
+
+    def task(name: str) -> ir.Task:
+        return ir.Task(name=name, python="exec_steps:add", outputs=(ir.Output("result", parse_type("int")),),
+                       inputs=(ir.Binding("a", parse_type("int"), Ref("inputs", "n")), ir.Binding("b", parse_type("int"), Literal(1))))
+
+    workflow = ir.Workflow("pinned", tasks=(task("one"), task("two")), inputs=(ir.WorkflowInput("n", parse_type("int")),))
+
+    def run(name: str, value: str) -> int:
+        payload = encode_task(workflow.task(name), workflow)  # type: ignore[arg-type]
+        return exec_cluster(ClusterRequest(store_uri=store.uri, run_id="p", node=name, payload=payload, retries=0,
+                                           values=(("inputs.n", value),)))
+
+    assert run("one", "2") == 0
+    assert run("two", "5") == 2
+    assert "run p was started with inputs.n = 2, and this attempt was given 5" in capsys.readouterr().err
+    assert run("two", "2") == 0
+    assert store.read_outputs("p", "one") == store.read_outputs("p", "two") == {"result": 3}

@@ -20,6 +20,7 @@ outputs, records the task as skipped in the store, and exits 0.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -262,6 +263,12 @@ def exec_cluster(request: ClusterRequest) -> int:
         return _usage(f"cannot open the run store {request.store_uri}: {exc}")
     if record.get("workflow") != payload.workflow:
         return _usage(f"run {request.run_id} belongs to workflow {record.get('workflow')!r}, not {payload.workflow!r}: choose another run id")
+    try:
+        conflict = _pin_inputs(store, request.run_id, given_values)
+    except StoreError as exc:
+        return _usage(f"cannot record the run's inputs in {request.store_uri}: {exc}")
+    if conflict is not None:
+        return _usage(conflict)
     values = PayloadResolver(store, request.run_id, payload, given_values)
     if request.decide:
         from .decide import decide
@@ -278,6 +285,22 @@ def exec_cluster(request: ClusterRequest) -> int:
         print(f"tether: {node_id(task.name, index)} skipped: {reason}", file=sys.stderr)
         return EXIT_SUCCESS
     return _run(store, request, payload, index, values, given_inputs)
+
+
+def _pin_inputs(store: "RunStore", run_id: str, given_values: Mapping[str, Any]) -> str | None:
+    """A run's workflow inputs are what its first attempts were given: a later attempt given
+    another value (AWS Batch jobs resubmitted under the same run id with other `-p` values) is
+    refused, as `tether run --resume` refuses -p, so no run mixes results of two sets of inputs.
+    Workflow inputs arrive as `--value inputs.X=` (Batch's `Ref::in_X`); on Argo the run id is
+    the Workflow's uid, which no resubmission with other parameters shares."""
+    for key, value in sorted(given_values.items()):
+        if not key.startswith("inputs."):
+            continue
+        pinned = store.pin_input(run_id, key[len("inputs."):], value)
+        if pinned != value:
+            return (f"run {run_id} was started with {key} = {json.dumps(pinned)}, and this attempt was given "
+                    f"{json.dumps(value)}: resubmit it with the values it started with, or as a new run")
+    return None
 
 
 def _run(store: "RunStore", request: ClusterRequest, payload: TaskPayload, index: int | None, values: PayloadResolver, given_inputs: Mapping[str, Any]) -> int:

@@ -427,6 +427,11 @@ class RunStore:
         record = {"workflow": workflow, "created": utc_now(), "started_by": started_by, "kind": "cluster"}
         return dict(self._create_json(f"{self.run_path(run_id)}/cluster.json", record))
 
+    def pin_input(self, run_id: str, name: str, value: Any) -> Any:
+        """The value of workflow input `name` in a cluster run: the first attempt that reads it
+        records it (conditional create), and every later one gets that value back to compare."""
+        return self._create_json(f"{self.run_path(run_id)}/inputs/{name}.json", {"value": value})["value"]
+
     def record_decision(self, run_id: str, task: str, decision: Mapping[str, Any]) -> dict[str, Any]:
         """A task's `when`/`foreach` verdict, first writer wins; returns the recorded one."""
         return dict(self._create_json(f"{self.node_dir(run_id, task)}/decision.json", dict(decision)))
