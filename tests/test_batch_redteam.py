@@ -226,3 +226,28 @@ def test_foreach_over_a_required_input_is_sized_at_bind(tmp_path: Path) -> None:
 def test_the_default_profile_still_compiles(tmp_path: Path) -> None:
     plan, diags = compile_spec(_spec(tmp_path, _task("a")))
     assert not list(diags) and profile().target.platform == "EC2"
+
+
+def test_a_fargate_spot_reclaim_is_retried_like_an_ec2_one() -> None:
+    """ECS stops a reclaimed Fargate Spot task with "Your Spot Task was interrupted." after
+    SIGTERM (exec exits 143): retried, as a reclaimed EC2 host is, so the interruption budget works."""
+    from engines.batch import decide
+    from tether.backends.batch import EVALUATE_ON_EXIT
+
+    assert decide(EVALUATE_ON_EXIT, 143, "Your Spot Task was interrupted.", None)[0] == "RETRY"
+    assert decide(EVALUATE_ON_EXIT, None, "Host EC2 (instance i-0abc) terminated.", None)[0] == "RETRY"
+    assert decide(EVALUATE_ON_EXIT, 143, "Essential container in task exited", None)[0] == "EXIT"
+    assert decide(EVALUATE_ON_EXIT, 1, "", None)[0] == "EXIT"
+
+
+def test_the_size_check_leaves_room_for_the_longest_run_id(tmp_path: Path) -> None:
+    """A plan that compiles is never refused by `tether submit` for its run id alone."""
+    from tether.backends.batch import MAX_OVERRIDES
+
+    for length in range(MAX_OVERRIDES - 1400, MAX_OVERRIDES - 900, 50):
+        spec = _spec(tmp_path, _task("a", "      inputs: {s: '${{ inputs.s }}'}\n"),
+                     inputs="{s: {type: str, default: '" + "x" * length + "'}}")
+        plan, diags = compile_spec(spec)
+        if diags.has_errors:
+            continue
+        bind_plan(plan, "r" * 100)  # must not raise PlanBindError

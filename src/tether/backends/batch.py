@@ -42,6 +42,8 @@ from .batch_profile import BatchProfile, check_profile
 from .profile import Profile
 
 RUN_ID_PARAM = "run_id"
+MAX_RUN_ID = 100
+"""The longest run id (tether.runtime.store.RUN_ID_PATTERN): what the size check measures with."""
 NODE_PARAM = "node"
 INPUTS_PARAM = "tether_inputs"
 """A definition parameter no command references: the workflow's declared inputs and their types
@@ -87,6 +89,10 @@ EVALUATE_ON_EXIT = (
     {"action": "RETRY", "onExitCode": "75"},
     {"action": "RETRY", "onExitCode": "74"},
     {"action": "RETRY", "onStatusReason": "Host EC2*"},
+    # Fargate Spot reclaims a task with ECS's stopped reason "Your Spot Task was interrupted."
+    # (reported in nextflow-io/nextflow#5786 and reproio/wrapbox#53); its container gets SIGTERM,
+    # so exec has flushed the checkpoint and exits 143: an interruption, not a failure.
+    {"action": "RETRY", "onStatusReason": "Your Spot Task was interrupted*"},
     {"action": "EXIT", "onReason": "*"},
 )
 
@@ -199,8 +205,12 @@ class _PlanBuilder:
         self._check_size(task, {"jobDefinitionName": name, **definition}, submission)
 
     def _check_size(self, task: Task, definition: dict[str, Any], submission: dict[str, Any]) -> None:
-        """A located error when this job cannot fit AWS's request limits (see MAX_OVERRIDES)."""
-        problem = size_problem(definition, submission)
+        """A located error when this job cannot fit AWS's request limits (see MAX_OVERRIDES),
+        measured with the longest run id `tether submit` takes and its `tether:run` tag, so a
+        plan that compiles is never refused at submit for its run id."""
+        widest = {**submission, "parameters": {**submission.get("parameters", {}), RUN_ID_PARAM: "r" * MAX_RUN_ID},
+                  "tags": {**submission.get("tags", {}), "tether:run": "r" * MAX_RUN_ID}}
+        problem = size_problem(definition, widest)
         if problem is None:
             return
         params = definition.get("parameters", {})
@@ -467,14 +477,17 @@ def size_problem(definition: Mapping[str, Any], submission: Mapping[str, Any]) -
     """Why this job does not fit AWS's limits (MAX_OVERRIDES, MAX_JOB_BYTES), or None."""
     props = definition.get("containerProperties", {})
     command = resolved_command(definition, submission.get("parameters", {}))
+    # Counted as AWS counts text: a Java string's length is in UTF-16 units (an emoji is 2), and
+    # botocore sends the request as ASCII JSON (`json.dumps` with its default ensure_ascii=True,
+    # botocore/serialize.py), where a non-ASCII character takes up to 12 bytes (`\\udXXX\\udXXX`).
     overrides = len(json.dumps({"command": command, "environment": props.get("environment", [])},
-                               separators=(",", ":"), ensure_ascii=False))
+                               separators=(",", ":"), ensure_ascii=False).encode("utf-16-le")) // 2
     limit = MAX_OVERRIDES - BATCH_ENV_RESERVE
     if overrides > limit:
         return (f"its command and environment take {overrides:,} characters, and AWS Batch passes at most "
                 f"{MAX_OVERRIDES:,} (less {BATCH_ENV_RESERVE:,} for its own variables) to the container")
     job = {**definition, **submission, "containerProperties": {**props, "command": command}}
-    size = len(json.dumps(job, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    size = len(json.dumps(job, separators=(",", ":")))
     if size > MAX_JOB_BYTES:
         return f"the job takes {size:,} bytes, and AWS Batch submits jobs under {MAX_JOB_BYTES // 1024} KiB"
     return None
