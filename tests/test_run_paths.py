@@ -105,5 +105,7 @@ def test_the_run_records_absolute_paths_and_a_resume_elsewhere_reads_the_same_fi
 def test_anchoring_keeps_uris_absolute_paths_and_nulls() -> None:
     files = parse_type("dict[str, list[file?]]")
     value = {"a": ["in.txt", "/abs/p", "s3://bucket/k", None, "../up/x"]}
-    assert _anchor(files, value, "/base/dir") == {"a": ["/base/dir/in.txt", "/abs/p", "s3://bucket/k", None, "/base/up/x"]}
+    # `..` is kept: through a symlinked directory it means what the OS makes of it, not `/base/up/x`
+    assert _anchor(files, value, "/base/dir") == {"a": ["/base/dir/in.txt", "/abs/p", "s3://bucket/k", None, "/base/dir/../up/x"]}
+    assert _anchor(parse_type("dir"), ".", "/base") == "/base" and _anchor(parse_type("file"), "./a//b", "/base") == "/base/a/b"
     assert _anchor(parse_type("str"), "in.txt", "/base") == "in.txt"

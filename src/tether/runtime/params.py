@@ -117,7 +117,10 @@ def _anchor(type_: Type, value: Any, base: str) -> Any:
     if type_.kind in ("file", "dir") and isinstance(value, str):
         if not value or "://" in value or os.path.isabs(value):
             return value
-        return os.path.normpath(os.path.join(base, value))
+        # Joined, with `.` and empty parts dropped but `..` kept: `link/../x` means what the OS
+        # makes of it through the link's target, which normpath would change into `x`.
+        parts = [part for part in value.split(os.sep) if part not in ("", ".")]
+        return os.path.join(base, *parts) if parts else base
     if type_.kind == "list" and isinstance(value, list):
         return [_anchor(type_.args[0], v, base) for v in value]
     if type_.kind == "dict" and isinstance(value, dict):
