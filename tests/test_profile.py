@@ -193,3 +193,19 @@ def test_argo_profile_values_are_checked_where_they_are_written() -> None:
     diagnostics = Diagnostics()
     profile = load_profile("p.yaml", "argo", ArgoProfile, diagnostics, {}, TARGETS, text=good)
     assert not diagnostics.has_errors and profile.target.cache_max_age == "1h30m"
+
+
+def test_argo_profile_edges_kubernetes_and_go_refuse() -> None:
+    from tether.backends.argo_profile import ArgoProfile
+
+    def problems(section: str) -> list[str]:
+        diagnostics = Diagnostics()
+        load_profile("p.yaml", "argo", ArgoProfile, diagnostics, {}, TARGETS, text=f"argo: {section}\n")
+        return [d.message for d in diagnostics if d.is_error]
+
+    assert "empty key" in problems("{spotTolerations: ['=true:NoSchedule']}")[0]
+    assert "at most 2**63 - 1" in problems("{parallelism: 99999999999999999999999}")[0]
+    assert "longer than Go's time.Duration" in problems("{cacheMaxAge: '99999999999999999999h'}")[0]
+    assert problems("{cacheMaxAge: '1\u03bcs'}") == problems("{cacheMaxAge: '1\u00b5s'}") == []
+    assert problems("{argoVersion: 4}") == [] and problems("{spotTolerations: [':NoSchedule']}") == []
+    assert "YAML tag '!foo' is not allowed" in problems("!foo {namespace: a}")[0]

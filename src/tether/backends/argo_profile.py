@@ -29,7 +29,9 @@ Kind = Literal["workflow", "template", "cron"]
 ArgoVersion = Literal["4", "3"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]  # core/v1 Container.imagePullPolicy
 
-_GO_DURATION = re.compile(r"(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_GO_DURATION = re.compile(r"(\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")  # Go takes both mus
+_GO_UNIT_NS = {"ns": 1, "us": 10**3, "\u00b5s": 10**3, "\u03bcs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_MAX_INT64 = 2**63 - 1
 _EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")  # core/v1 TaintEffect
 
 
@@ -38,13 +40,16 @@ def _go_duration_problem(text: str) -> str | None:
     rest = text[1:] if text[:1] in "+-" else text
     if rest == "0":
         return None
-    position = 0
+    position, total = 0, 0.0
     while position < len(rest):
         match = _GO_DURATION.match(rest, position)
         if match is None:
             return "is not a Go duration"
+        total += float(match.group(1)) * _GO_UNIT_NS[match.group(3)]
         position = match.end()
-    return None if rest else "is not a Go duration"
+    if not rest:
+        return "is not a Go duration"
+    return None if total <= _MAX_INT64 else "is longer than Go's time.Duration holds (about 292 years)"
 
 
 def _labels_problem(labels: Mapping[str, str]) -> str | None:
@@ -62,6 +67,8 @@ def _tolerations_problem(items: list[str]) -> str | None:
     for text in items:
         toleration = parse_toleration(text)
         key = toleration["key"]
+        if not key and "value" in toleration:  # core/v1 Toleration: "If the key is empty, operator must be Exists"
+            return f"has '{text}', which gives a value to an empty key (an empty key tolerates every taint: write ':EFFECT')"
         if key and label_key_problem(key):
             return f"has '{text}', whose key '{key}' {label_key_problem(key)}"
         if "value" in toleration and label_value_problem(toleration["value"]):
@@ -87,6 +94,8 @@ def _timezone_problem(name: str) -> str | None:
 
 
 def _positive(value: int) -> str | None:
+    if value > _MAX_INT64:
+        return "must be at most 2**63 - 1 (an int64 in Argo's spec)"
     return None if value >= 1 else "must be 1 or more"
 
 

@@ -186,6 +186,9 @@ class _Reader:
         import yaml
 
         if isinstance(node, yaml.MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":  # `argo: !foo {...}`: plain data only
+                self.error(node, f"{what}: YAML tag '{node.tag}' is not allowed", "a profile is plain data: remove the tag")
+                return False
             return True
         self.error(node, f"{what} must be {expected}, not {_node_text(node)}")
         return False
@@ -303,6 +306,8 @@ class _Reader:
             choices = typing.get_args(kind)
             if value in choices and type(value) is type(choices[choices.index(value)]):
                 return value
+            if isinstance(value, int) and not isinstance(value, bool) and node.value in choices:
+                return node.value  # `argoVersion: 4` means the choice written "4"
             guess = did_you_mean(str(value), [str(c) for c in choices])
             hint = f"did you mean '{guess}'?" if guess else None
             self.error(node, f"'{where}' must be one of {', '.join(map(str, choices))}, not {_show(value)}", hint)

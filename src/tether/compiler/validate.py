@@ -284,7 +284,7 @@ class _Validator:
         for key, quantity in (("cpu", task.resources.cpu_millicores), ("memory", task.resources.memory_bytes)):
             if quantity is not None and quantity < 0:
                 self.error("E113", f"{key} of task '{task.name}' is negative", task.span_of(f"resources.{key}"))
-        if task.image == "":
+        if task.image is not None and not task.image.strip():
             key = "container.image" if "container.image" in task.spans else "image"
             self.error("E405", f"task '{task.name}' has an empty image", task.span_of(key),
                        "name an image (registry/name:tag), or leave `image` out to take the profile's")
