@@ -98,7 +98,7 @@ def test_a_clean_workflow_keeps_its_task_objects() -> None:
         ),
         (
             (task("a", foreach=Literal((1, 2)), when=parse_template("${{ item == 1 }}")),),
-            [("E205", "'item' is used in 'when' of task 'a', which is not inside a foreach")],
+            [("E205", "'item' is used in 'when' of task 'a', which is decided once for the whole task, before its items")],
         ),
         (
             (task("a", when=parse_template("${{ not 3 }}")),),

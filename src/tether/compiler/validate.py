@@ -502,7 +502,9 @@ class _Validator:
                     if task is None or task.foreach is None
                     else "foreach and when are evaluated once, before the fan-out"
                 )
-                self.error("E205", f"'item' is used in {where}, which is not inside a foreach", span, hint)
+                why = ("which is decided once for the whole task, before its items" if task is not None and task.foreach is not None
+                       else "which is not inside a foreach")
+                self.error("E205", f"'item' is used in {where}, {why}", span, hint)
                 return None
             base = item_type
         elif ref.root == "inputs":
