@@ -262,3 +262,53 @@ def test_a_run_time_loop_with_a_when_tells_false_from_empty(tmp_path: Path) -> N
 """, [{}, {"on": "false", "xs": "[1]"}, {"xs": "[1, 2]"}])
     assert runs[0] == {"sum": {"out": 0}, "tot": {"out": 0}} and runs[1] == {}
     assert runs[2]["tot"] == {"out": 17}
+
+
+def test_a_memoized_task_read_by_an_argo_when_serves_the_next_run(tmp_path: Path) -> None:
+    """A memoized hit runs no pod, so the store lacks its outputs: a reader whose `when` Argo
+    decides gets them as --value arguments, for exec deciding that `when` again."""
+    spec = _spec(tmp_path, "memowhen", """  inputs: {n: {type: int, default: 3}}
+  tasks:
+    a: {python: "rt_mod:sq", inputs: {x: "${{ inputs.n }}"}, outputs: {out: int}, cache: true}
+    b: {python: "rt_mod:Train_Model", when: "${{ tasks.a.outputs.out > 1 }}", inputs: {x: 5}, outputs: {out: int}}
+    fan: {python: "rt_mod:sq", foreach: [1, 2], when: "${{ tasks.a.outputs.out > 1 }}", inputs: {x: "${{ item }}"}, outputs: {out: int}}
+    tot: {python: "rt_mod:total", inputs: {xs: "${{ tasks.fan.outputs.out }}"}, outputs: {out: int}}
+""")
+    doc, diags = _compile(spec, str(tmp_path / "store"))
+    assert not diags
+    (b,) = [t for t in doc["spec"]["templates"][0]["dag"]["tasks"] if t["name"] == "b"]
+    assert "when" in b and {"name": "v-1", "value": "{{tasks.a.outputs.parameters.out}}"} in b["arguments"]["parameters"]
+    cache: dict[Any, Any] = {}
+    for uid, hits in (("r1", 0), ("r2", 1)):
+        result = _engine(doc, spec, uid, cache=cache)
+        assert len(result.cache_hits) == hits, result.cache_hits
+        assert result.outputs["b"]["out"] == "500" and result.outputs["tot"]["out"] == "5"
+
+
+def test_a_when_reading_a_store_only_output_refuses_memoize_upstream(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "storewhen", """  tasks:
+    dyn: {python: "rt_mod:up", foreach: ["a", "b"], inputs: {s: "${{ item }}"}, outputs: {out: str}, cache: true}
+    n: {python: "rt_mod:sq", when: "${{ len(tasks.dyn.outputs.out) > 1 }}", inputs: {x: 2}, outputs: {out: int}}
+""")
+    _, diags = _compile(spec, str(tmp_path / "store"))
+    (diag,) = [d for d in diags if d.code == "E414"]
+    assert diag.is_error and "'dyn'" in diag.message and "task 'n'" in diag.message
+
+
+def test_a_description_with_braces_is_left_out_of_the_arguments(tmp_path: Path) -> None:
+    """The controller substitutes all of spec.arguments, descriptions too
+    (substituteGlobalVariables, workflow/controller/operator.go): an unterminated `{{` there
+    would keep the workflow from starting."""
+    spec = _spec(tmp_path, "descr", """  inputs:
+    n: {type: int, default: 2, description: "count; write {{ n }} or {{ like this"}
+    m: {type: int, default: 1, description: "plain"}
+  tasks:
+    a: {python: "rt_mod:sq", inputs: {x: "${{ inputs.n }}"}, outputs: {out: int}}
+""")
+    doc, diags = _compile(spec, str(tmp_path / "store"))
+    (diag,) = diags
+    assert diag.code == "E413" and not diag.is_error and "'n'" in diag.message
+    assert diag.span is not None and diag.span.line == 6
+    assert doc["spec"]["arguments"]["parameters"] == [{"name": "m", "value": "1", "description": "plain"},
+                                                      {"name": "n", "value": "2"}]
+    assert _engine(doc, spec, "run").outputs["a"]["out"] == "4"

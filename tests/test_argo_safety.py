@@ -248,6 +248,13 @@ def test_nasty_strings_made_at_run_time_reach_downstream_tasks_unchanged(tmp_pat
     assert _run_runtime(values, tmp_path) == _runtime_wanted(values)
 
 
+def test_a_string_output_ending_in_a_newline_keeps_it(tmp_path: Path) -> None:
+    """Argo's executor trims one trailing newline from an output parameter file (executor.go
+    SaveParameters): exec writes one more, so `take` gets the text whole."""
+    values = ["line\n", "\n"]  # `text` is "line\n|\n": it ends with the newline
+    assert _run_runtime(values, tmp_path) == _runtime_wanted(values)
+
+
 @_SLOW
 @given(values=st.lists(user_strings, min_size=1, max_size=3, unique=True))
 def test_any_string_made_at_run_time_reaches_downstream_tasks_unchanged(values: list[str],

@@ -172,7 +172,9 @@ class _Compiler:
                 param["value"] = encode_text(declared.default, declared.type)
                 if "{{" in param["value"]:
                     self._rewritten_default(declared.name, declared.span)
-            if declared.description:
+            if declared.description and "{{" in declared.description:
+                self._dropped_description(declared.name, declared.span)
+            elif declared.description:
                 param["description"] = declared.description
             params.append(param)
         return params
@@ -189,6 +191,15 @@ class _Compiler:
             "spec.arguments when the workflow starts (or, unterminated, never start it)",
             span, "keep '{{' out of the default: read such text from a file input, or build it in a task",
             code="E413",
+        )
+
+    def _dropped_description(self, name: str, span: Span | None) -> None:
+        """The controller substitutes descriptions in spec.arguments too (see _rewritten_default):
+        a `{{` there could stop the workflow, and a description is only shown in the UI."""
+        self.diags.warning(
+            "E413", f"the description of workflow input '{name}' holds '{{{{', which Argo would substitute "
+            "in spec.arguments when the workflow starts: it is left out of the manifest",
+            span, "keep '{{' out of the description to see it in Argo's UI",
         )
 
     def _workflow_outputs(self) -> list[dict[str, Any]]:
@@ -355,6 +366,10 @@ class _Compiler:
             return self._argo_ref(ref)
         return None
 
+    def _memoized(self, name: str | None) -> bool:
+        up = self.tasks.get(name or "")
+        return up is not None and up.cache is not None
+
     def _item_tag(self, task: Task, item_safe: bool) -> str | None:
         """`{{item.v}}` when Argo substitutes the item as its engine text: any item from a literal
         list without strings that JSON escapes, a non-string item from `withParam` (Argo formats
@@ -409,9 +424,12 @@ class _Compiler:
         if task.container is not None:  # its arguments' references: exec evaluates them
             exprs += [*task.container.command, *task.container.args]
         if task.when is not None and argo_when:
-            # With no decision recorded, exec decides a `when` Argo let through again: outputs
-            # from the store, but workflow inputs from the payload's defaults unless given.
-            exprs += [r for r in refs(task.when) if r.root == "inputs"]
+            # With no decision recorded, exec decides a `when` Argo let through again: each value
+            # it reads comes as --value: workflow inputs (the payload holds only their defaults)
+            # and a memoized task's outputs, which the store lacks after a hit ran no pod
+            # (`executeTemplate`, workflow/controller/operator.go). An output with no Argo tag
+            # is read from the store: _store_readers counts this `when`, so its task gets E414.
+            exprs += [r for r in refs(task.when) if r.root == "inputs" or self._memoized(r.task)]
         unkeyed = self._value_args(task, exprs, item_safe, declared, params, direct)
         memoize = task.cache is not None and self._keyable(task, unkeyed)
         if memoize and looped:

@@ -87,13 +87,20 @@ def _write_file(directory: str, name: str, text: str) -> None:
         raise
 
 
+_ARGO_TRIMMED = "\n"
+"""Argo's executor reads an output parameter file and "trims off a single newline for user
+convenience" (`SaveParameters`, workflow/executor/executor.go, v3.7.18 and v4.1.2): files written
+for it (`--outputs-escape kubernetes`) end with one, so a string ending in a newline keeps it."""
+
+
 def write_output_files(directory: str, task: "Task", outputs: Mapping[str, Any], escape: str | None = None) -> None:
     """Each declared output as DIR/<name> in engine text (what Argo reads as output parameters),
     escaped for container args with `escape="kubernetes"`: the engine substitutes the text into
     a downstream pod's args, where the kubelet's expansion restores it (core.values)."""
     encode = encode_for_kubernetes if escape == "kubernetes" else encode_text
+    end = _ARGO_TRIMMED if escape == "kubernetes" else ""
     for output in task.outputs:
-        _write_file(directory, output.name, encode(outputs.get(output.name), output.type))
+        _write_file(directory, output.name, encode(outputs.get(output.name), output.type) + end)
 
 
 def write_decision_files(directory: str, when: bool, items: list[Any] | None, escape: str | None = None) -> None:
@@ -108,7 +115,8 @@ def write_decision_files(directory: str, when: bool, items: list[Any] | None, es
     """
     listed = [{"i": i, "v": v} for i, v in enumerate(items or [])] if when else []
     count = 0 if not when else (len(items) if items is not None else 1)
-    _write_file(directory, "items", encode_for_kubernetes(listed, None) if escape == "kubernetes" else encode_text(listed, None))
+    end = _ARGO_TRIMMED if escape == "kubernetes" else ""
+    _write_file(directory, "items", (encode_for_kubernetes(listed, None) if escape == "kubernetes" else encode_text(listed, None)) + end)
     _write_file(directory, "count", str(count))
     _write_file(directory, "when", "true" if when else "false")
 
