@@ -139,3 +139,46 @@ def test_written_files_have_the_umask_mode(work: Path, tether_env: dict[str, str
     assert graph.returncode == 0, graph.stderr
     assert stat.S_IMODE(os.stat(work / "g.html").st_mode) == mode
     assert not [p for p in work.rglob(".*tmp-*")]
+
+
+def test_a_symlink_is_followed_and_a_fifo_written_through(tmp_path: Path) -> None:
+    """Never rename over what is not a regular file: a FIFO (a viewer reading a pipe) gets the
+    bytes, a symlink keeps pointing at its file, which gets them."""
+    import threading
+
+    from tether.commands.output_files import write_atomically
+
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "graph.mmd"
+    link.symlink_to(real / "graph.mmd")
+    write_atomically(link, b"flowchart")
+    assert link.is_symlink() and (real / "graph.mmd").read_bytes() == b"flowchart"
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_atomically(fifo, b"through the pipe")
+    reader.join()
+    assert got == [b"through the pipe"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_symlinked_output_directory_keeps_every_specs_manifest(tmp_path: Path, tether_env: dict[str, str]) -> None:
+    """`out` -> gitops/argo: compiling a.yaml then b.yaml into it keeps a's manifest (a's spec
+    is found through the same resolved path it was recorded from)."""
+    (tmp_path / "gitops" / "argo").mkdir(parents=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "out").symlink_to(tmp_path / "gitops" / "argo")
+    for name in ("a", "b"):
+        (work / f"{name}.yaml").write_text(
+            f"apiVersion: tether/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n"
+            "  tasks:\n    t: {container: {image: busybox, command: [echo]}}\n", encoding="utf-8")
+    for name in ("a", "b"):
+        done = tether([sys.executable, "-m", "tether"], tether_env, "compile", f"{name}.yaml", "--target", "ir", "-o", "out", cwd=work)
+        assert done.returncode == 0, done.stderr
+        assert "removed" not in done.stderr
+    assert sorted(p.name for p in (tmp_path / "gitops" / "argo").iterdir() if not p.name.startswith(".")) == ["a.json", "b.json"]

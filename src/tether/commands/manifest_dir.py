@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .output_files import discard, reason, write_atomically, write_temporary
+from .output_files import discard, reason, target_of, write_atomically, write_temporary
 
 OWNERS_FILE = ".tether-manifests"
 """Not .yaml or .json, so tools that apply every manifest of a directory (Argo CD, kubectl apply
@@ -80,7 +80,9 @@ def spec_key(spec: str, directory: Path) -> str:
         if not file.endswith(".py"):
             return ""
         suffix = f":{name}"
-    key = os.path.relpath(os.path.abspath(file), os.path.abspath(directory)).replace(os.sep, "/") + suffix
+    # Both sides resolved: the kernel reads DIR/../x.yaml through DIR's link target, so a key
+    # relative to the link's own path would name another file when DIR is a symlink.
+    key = os.path.relpath(os.path.realpath(file), os.path.realpath(directory)).replace(os.sep, "/") + suffix
     return "" if any(c in key for c in "\t\r\n") else key
 
 
@@ -197,21 +199,26 @@ def write_set(directory: Path, compiled: list[Compiled], owned: set[Owner], targ
             if _same_bytes(path, data):
                 continue  # unchanged: keep its mtime, so make-style tools see nothing new
             made.extend(_make_parents(path.parent))
-            staged.append((write_temporary(path, data), path))
-        except OSError as exc:
+            target = target_of(path)  # a symlinked manifest: its file is replaced, the link kept
+            staged.append((write_temporary(target, data), target))
+        except BaseException as exc:  # Ctrl-C included: no staged temporary is left in the directory
             for temporary, _ in staged:
                 discard(temporary)
             for folder in reversed(made):
                 _remove_empty(folder)
+            if not isinstance(exc, OSError):
+                raise
             print(f"tether compile: cannot write {path}: {reason(exc, path)} (nothing under {directory} was changed)",
                   file=sys.stderr)
             return False
     for index, (temporary, path) in enumerate(staged):
         try:
             os.replace(temporary, path)
-        except OSError as exc:  # only a race (the target became a directory since): say what was done
+        except BaseException as exc:  # a race (the target became a directory since), or Ctrl-C
             for later, _ in staged[index:]:
                 discard(later)
+            if not isinstance(exc, OSError):
+                raise
             print(f"tether compile: cannot write {path}: {reason(exc, path)} "
                   f"({index} of {len(staged)} files were replaced; compile again)", file=sys.stderr)
             return False

@@ -1,7 +1,8 @@
 """Files the CLI writes for the user (graph and report pages, compiled manifests).
 
 Each is written to a temporary file in its own directory and renamed over the target, so a
-reader (a browser, Argo CD, `kubectl apply -f`) never sees half a file. The temporary file is
+reader (a browser, Argo CD, `kubectl apply -f`) never sees half a file; a symlink is followed (the
+file it names is replaced, the link kept) and a FIFO or device is written through, never replaced. The temporary file is
 created with `os.open(..., 0o666)`, so the kernel applies the umask exactly as for any other new
 file (0644 under umask 022): `tempfile.mkstemp` would give 0600, which a GitOps checkout, a web
 server or a colleague then cannot read. No `os.umask` call: reading the umask that way changes
@@ -13,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from pathlib import Path
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -40,11 +42,32 @@ def write_temporary(path: Path, data: bytes) -> Path:
     return temporary
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one rename; on OSError nothing is left behind."""
-    temporary = write_temporary(path, data)
+def target_of(path: Path) -> Path:
+    """Where writing `path` must land: a symlink's resolved target (the link stays a link)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def is_special(path: Path) -> bool:
+    """A FIFO, a device or a socket: written through, never renamed over (`-o /dev/stdout`,
+    a named pipe a viewer reads), or the rename would put a regular file in its place."""
     try:
-        os.replace(temporary, path)
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` in one rename (at a symlink's target); a FIFO or a device is
+    written through instead; on OSError nothing is left behind."""
+    target = target_of(path)
+    if is_special(target):
+        with open(target, "wb") as stream:
+            stream.write(data)
+        return
+    temporary = write_temporary(target, data)
+    try:
+        os.replace(temporary, target)
     except BaseException:
         discard(temporary)
         raise
