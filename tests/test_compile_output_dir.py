@@ -182,3 +182,23 @@ def test_a_symlinked_output_directory_keeps_every_specs_manifest(tmp_path: Path,
         assert done.returncode == 0, done.stderr
         assert "removed" not in done.stderr
     assert sorted(p.name for p in (tmp_path / "gitops" / "argo").iterdir() if not p.name.startswith(".")) == ["a.json", "b.json"]
+
+
+def test_check_fails_when_only_the_owners_file_lags(tmp_path: Path, tether_env: dict[str, str]) -> None:
+    """A spec moved to another folder compiles to the same bytes, but `.tether-manifests` still
+    names its old place: `--check` says so, or a later compile of one spec would take the other's
+    manifest for orphaned and remove it."""
+    for folder in ("specs", "flows"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "specs" / "a.yaml").write_text(
+        "apiVersion: tether/v1\nkind: Workflow\nmetadata: {name: a}\nspec:\n"
+        "  tasks:\n    t: {container: {image: busybox, command: [echo]}}\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "tether"]
+    assert tether(cmd, tether_env, "compile", "specs/a.yaml", "--target", "ir", "-o", "out", cwd=tmp_path).returncode == 0
+    (tmp_path / "specs" / "a.yaml").rename(tmp_path / "flows" / "a.yaml")
+    check = tether(cmd, tether_env, "compile", "flows/a.yaml", "--target", "ir", "-o", "out", "--check", cwd=tmp_path)
+    assert check.returncode == 1 and "out/.tether-manifests is stale" in check.stderr
+    assert "flows/a.yaml" in check.stdout  # the diff of the owners file names the new place
+    assert tether(cmd, tether_env, "compile", "flows/a.yaml", "--target", "ir", "-o", "out", cwd=tmp_path).returncode == 0
+    again = tether(cmd, tether_env, "compile", "flows/a.yaml", "--target", "ir", "-o", "out", "--check", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr

@@ -87,8 +87,36 @@ def spec_key(spec: str, directory: Path) -> str:
 
 
 def _spec_file(key: str, directory: Path) -> Path:
+    """The file a key names, joined to DIR resolved as spec_key resolved it."""
     file = key if key.endswith((".yaml", ".yml")) or ":" not in key else key.rpartition(":")[0]
-    return directory / file
+    return Path(os.path.realpath(directory)) / file
+
+
+def _function_gone(key: str, directory: Path, compiled_files: set[str]) -> bool:
+    """A `flows.py:etl` key whose file is compiled now (as `flows.py:etl_v2`, say) but no longer
+    binds `etl` at top level: the function was renamed or deleted. Unknown (a file that does not
+    parse, a star import that may bind it) counts as still there."""
+    import ast
+
+    file, sep, name = key.rpartition(":")
+    if not sep or not file.endswith(".py") or file not in compiled_files:
+        return False
+    try:
+        tree = ast.parse(_spec_file(key, directory).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    bound: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any(alias.name == "*" for alias in node.names):
+                return False
+            bound.update((alias.asname or alias.name).partition(".")[0] for alias in node.names)
+        else:  # assignments and anything else at top level that binds a name (if/try blocks too)
+            bound.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+            bound.update(n.name for n in ast.walk(node) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+    return name not in bound
 
 
 def read_owners(directory: Path) -> set[Owner] | None:
@@ -115,6 +143,7 @@ def stale_files(compiled: list[Compiled], owned: set[Owner], target: str, direct
     produced = {c.path for c in compiled}
     workflows = {c.workflow for c in compiled}
     specs = {key: c.spec for c in compiled if (key := spec_key(c.spec, directory))}
+    python_files = {key.rpartition(":")[0] for key in specs if not key.endswith((".yaml", ".yml"))}
     found: dict[str, Stale] = {}
     for owner in sorted(owned):
         if owner.target != target or owner.path in produced or owner.path in found:
@@ -126,6 +155,9 @@ def stale_files(compiled: list[Compiled], owned: set[Owner], target: str, direct
         elif owner.spec and not _spec_file(owner.spec, directory).exists():
             spec = os.path.normpath(directory / owner.spec)
             found[owner.path] = Stale(owner.path, f"owned by {spec}, which no longer exists")
+        elif owner.spec and _function_gone(owner.spec, directory, python_files):
+            spec = os.path.normpath(directory / owner.spec)
+            found[owner.path] = Stale(owner.path, f"owned by {spec}, which no longer exists")
     return sorted(found.values(), key=lambda s: s.path)
 
 
@@ -135,6 +167,8 @@ def check(directory: Path, compiled: list[Compiled], owned: set[Owner], target: 
     import difflib
 
     problems: list[str] = []
+    stale_set = stale_files(compiled, owned, target, directory)
+    owners_text = "".join(o.line() for o in sorted(_owners_after(compiled, owned, target, directory, {s.path for s in stale_set})))
     for item in compiled:
         path = directory / item.path
         try:
@@ -154,7 +188,7 @@ def check(directory: Path, compiled: list[Compiled], owned: set[Owner], target: 
             tofile=f"{path} (compiled from {item.spec})",
         ))
         problems.append(f"{path} {'does not exist' if current is None else 'is stale'}")
-    for stale in stale_files(compiled, owned, target, directory):
+    for stale in stale_set:
         path = directory / stale.path
         try:
             current = path.read_bytes().decode("utf-8", errors="replace")
@@ -167,6 +201,18 @@ def check(directory: Path, compiled: list[Compiled], owned: set[Owner], target: 
             current.splitlines(keepends=True), [], fromfile=f"{path} (committed)", tofile="/dev/null",
         ))
         problems.append(f"{path} is {stale.why}")
+    if not problems:  # every manifest is right: the owners file alone may lag (a spec moved or
+        # renamed), and a later compile of one spec would then take another's manifest for orphaned
+        try:
+            recorded: str | None = (directory / OWNERS_FILE).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            recorded = None
+        if recorded != owners_text:
+            _print_diff(difflib.unified_diff(
+                [] if recorded is None else recorded.splitlines(keepends=True), owners_text.splitlines(keepends=True),
+                fromfile=f"{directory / OWNERS_FILE} (committed)", tofile=f"{directory / OWNERS_FILE} (compiled)",
+            ))
+            problems.append(f"{directory / OWNERS_FILE} {'does not exist' if recorded is None else 'is stale'}")
     if not problems:
         print(f"{directory}: up to date ({len(compiled)} {'file' if len(compiled) == 1 else 'files'})", file=sys.stderr)
         return True
