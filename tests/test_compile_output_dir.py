@@ -202,3 +202,22 @@ def test_check_fails_when_only_the_owners_file_lags(tmp_path: Path, tether_env: 
     assert tether(cmd, tether_env, "compile", "flows/a.yaml", "--target", "ir", "-o", "out", cwd=tmp_path).returncode == 0
     again = tether(cmd, tether_env, "compile", "flows/a.yaml", "--target", "ir", "-o", "out", "--check", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_concurrent_compiles_into_one_directory_keep_both_owners(tmp_path: Path, tether_env: dict[str, str]) -> None:
+    """Two compiles into one DIR at once: the owners file is read and written under a lock, so
+    it ends up naming both manifests whatever the interleaving (no timing is asserted)."""
+    (tmp_path / "out").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"apiVersion: tether/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n"
+            "  tasks:\n    t: {container: {image: busybox, command: [echo]}}\n", encoding="utf-8")
+    for _ in range(3):
+        runs = [subprocess.Popen([sys.executable, "-m", "tether", "compile", f"{name}.yaml", "--target", "ir", "-o", "out"],
+                                 cwd=tmp_path, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for name in ("a", "b")]
+        assert [run.wait() for run in runs] == [0, 0]
+        owners = (tmp_path / "out" / ".tether-manifests").read_text(encoding="utf-8")
+        assert "a.json" in owners and "b.json" in owners
+        for run in runs:
+            run.stdout.close(), run.stderr.close()  # type: ignore[union-attr]

@@ -116,15 +116,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"tether compile: -o {directory}: not a directory", file=sys.stderr)
         print("  = hint: -o names the directory the manifests go to (it is created if missing)", file=sys.stderr)
         return EXIT_ERRORS
-    owned = read_owners(directory)
-    if owned is None:
-        return EXIT_ERRORS
-    from .manifest_dir import check, write_set
+    from .manifest_dir import check, owners_lock, write_set
 
-    if args.check:
-        return EXIT_OK if check(directory, compiled, owned, args.target, _command(args)) else EXIT_ERRORS
-
-    return EXIT_OK if write_set(directory, compiled, owned, args.target) else EXIT_ERRORS
+    with owners_lock(directory):  # two compiles into one DIR: read-modify-write, one at a time
+        owned = read_owners(directory)
+        if owned is None:
+            return EXIT_ERRORS
+        if args.check:
+            return EXIT_OK if check(directory, compiled, owned, args.target, _command(args)) else EXIT_ERRORS
+        return EXIT_OK if write_set(directory, compiled, owned, args.target) else EXIT_ERRORS
 
 
 class _BackendBug(Exception):

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .output_files import discard, reason, target_of, write_atomically, write_temporary
 
@@ -117,6 +118,29 @@ def _function_gone(key: str, directory: Path, compiled_files: set[str]) -> bool:
             bound.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
             bound.update(n.name for n in ast.walk(node) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
     return name not in bound
+
+
+@contextmanager
+def owners_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on DIR (flock on the directory itself, so no lock file lands in a
+    GitOps checkout) while `.tether-manifests` is read, changed and written: without it, two
+    compiles into one DIR could each write the owners file they read, losing the other's lines.
+    A DIR that does not exist yet, or a system without flock, goes unlocked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def read_owners(directory: Path) -> set[Owner] | None:
@@ -331,4 +355,4 @@ def _remove_empty(folder: Path) -> None:
         pass
 
 
-__all__ = ["Compiled", "OWNERS_FILE", "Owner", "check", "read_owners", "spec_key", "stale_files", "write_set"]
+__all__ = ["Compiled", "OWNERS_FILE", "Owner", "check", "owners_lock", "read_owners", "spec_key", "stale_files", "write_set"]
