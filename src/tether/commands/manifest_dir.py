@@ -6,7 +6,8 @@ wrote; `spec` is the spec file relative to DIR (`flows.py:name` for a Python wor
 file stays owned when its workflow is renamed or its spec deleted. Lines of three fields (written
 before the spec was recorded) are read as owned by an unknown spec. A file tether owns is stale
 when, for the target compiled now, it is not produced and either its workflow or its spec was
-compiled now, or its spec file no longer exists; stale files are removed on write and are extra
+compiled now, or its spec file no longer exists, or (a `flows.py:name` spec whose file is compiled
+now) the file no longer binds `name` at top level; stale files are removed on write and are extra
 for --check, or Argo CD would go on deploying a renamed workflow under its old name too. Files
 tether does not own are never touched.
 """
