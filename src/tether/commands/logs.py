@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from .run_args import add_store_argument, foreach_items, valid_run_id
+from .run_args import add_store_argument, foreach_items, open_run, valid_run_id
 
 if TYPE_CHECKING:
     from ..runtime.store import RunStore
@@ -46,15 +46,13 @@ in DescribeJobs' container.logStreamName
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import RunNotFound, RunStore, StoreError, resolve_store_uri
+    from ..runtime.store import StoreError
 
     if not valid_run_id("logs", args.run_id):
         return 2
     try:
-        store = RunStore(resolve_store_uri(args.store))
-        kind = store.run_summary(args.run_id)["kind"]
-        if kind == "unknown":
-            raise RunNotFound(args.run_id, store.uri, store.list_runs())
+        store, summary = open_run(args.store, args.run_id)
+        kind = summary["kind"]
         order = _task_order(store, args.run_id) if kind == "local" else {}
         nodes = store.list_nodes(args.run_id)
         items = foreach_items(nodes, args.node)

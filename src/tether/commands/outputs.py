@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from .run_args import add_store_argument, foreach_items, valid_run_id
+from .run_args import add_store_argument, foreach_items, open_run, valid_run_id
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -21,14 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import RunNotFound, RunStore, StoreError, resolve_store_uri
+    from ..runtime.store import StoreError
 
     if not valid_run_id("outputs", args.run_id):
         return 2
     try:
-        store = RunStore(resolve_store_uri(args.store))
-        if store.run_summary(args.run_id)["kind"] == "unknown":
-            raise RunNotFound(args.run_id, store.uri, store.list_runs())
+        store, _ = open_run(args.store, args.run_id)
         nodes = store.list_nodes(args.run_id)
         items = foreach_items(nodes, args.node)
         if items:  # a foreach task's name: each item's outputs, by node id

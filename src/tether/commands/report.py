@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from ..runtime.store import RunRecord, RunStore
-from .run_args import add_store_argument, valid_run_id
+from .run_args import add_store_argument, open_run, valid_run_id
 
 
 class ClusterRun(RunStore):
@@ -43,16 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import RunNotFound, StoreError, resolve_store_uri
+    from ..runtime.store import StoreError
     from .graph import write_text
 
     if not valid_run_id("report", args.run_id):
         return 2
     try:
-        store = RunStore(resolve_store_uri(args.store))
-        summary = store.run_summary(args.run_id)
-        if summary["kind"] == "unknown":
-            raise RunNotFound(args.run_id, store.uri, store.list_runs())
+        store, summary = open_run(args.store, args.run_id)
         if summary["kind"] == "cluster":
             view = _cluster_view(store, args, summary)
             if view is None:

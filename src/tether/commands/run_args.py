@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..runtime.store import RunStore
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -31,3 +35,16 @@ def foreach_items(nodes: list[str], name: str | None) -> list[str]:
     prefix = name + "["
     found = [node for node in nodes if node.startswith(prefix) and node.endswith("]") and node[len(prefix):-1].isdigit()]
     return sorted(found, key=lambda node: int(node[len(prefix):-1]))
+
+
+def open_run(store_option: str | None, run_id: str) -> tuple["RunStore", dict[str, Any]]:
+    """The run store (`--store`, else $TETHER_STORE, else .tether) and the run's summary
+    (`RunStore.run_summary`); raises RunNotFound, a StoreError naming the store's runs, when it
+    holds no run `run_id`. What logs, outputs, status and report open a run with."""
+    from ..runtime.store import RunNotFound, RunStore, resolve_store_uri
+
+    store = RunStore(resolve_store_uri(store_option))
+    summary = store.run_summary(run_id)
+    if summary["kind"] == "unknown":
+        raise RunNotFound(run_id, store.uri, store.list_runs())
+    return store, summary

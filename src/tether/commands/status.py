@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from .run_args import add_store_argument, valid_run_id
+from .run_args import add_store_argument, open_run, valid_run_id
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -24,15 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.store import RunNotFound, RunStore, StoreError, resolve_store_uri
+    from ..runtime.store import StoreError
 
     if not valid_run_id("status", args.run_id):
         return 2
     try:
-        store = RunStore(resolve_store_uri(args.store))
-        summary = store.run_summary(args.run_id)
-        if summary["kind"] == "unknown":
-            raise RunNotFound(args.run_id, store.uri, store.list_runs())
+        store, summary = open_run(args.store, args.run_id)
         status = store.read_status(args.run_id) or {}
         nodes = _nodes(status) if status.get("nodes") else _from_journal(store, args.run_id)
     except StoreError as exc:
