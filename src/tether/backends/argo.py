@@ -62,6 +62,7 @@ _KINDS = {"workflow": "Workflow", "template": "WorkflowTemplate", "cron": "CronW
 @dataclass(frozen=True)
 class ArgoBackend:
     name: str = "argo"
+    option_keys: tuple[str, ...] = ("kind",)  # -O keys it reads (`_Compiler._kind`)
     description: str = "Argo Workflows: Workflow / WorkflowTemplate / CronWorkflow YAML (v3.6+ and v4)"
     profile_type: type | None = ArgoProfile
 

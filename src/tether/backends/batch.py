@@ -109,6 +109,7 @@ _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 @dataclass(frozen=True)
 class BatchBackend:
     name: str = "batch"
+    option_keys: tuple[str, ...] = ()  # it reads no -O key
     description: str = "AWS Batch job definitions and a submission plan (JSON)"
     profile_type: type | None = BatchProfile
 

@@ -13,6 +13,7 @@ from .profile import Profile
 @dataclass(frozen=True)
 class IRBackend:
     name: str = "ir"
+    option_keys: tuple[str, ...] = ()  # it reads no -O key
     description: str = "the typed DAG IR as JSON (sorted keys, versioned)"
     profile_type: type | None = None
 

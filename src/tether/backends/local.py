@@ -23,6 +23,7 @@ DEFAULT_STORE = ".tether"
 @dataclass(frozen=True)
 class LocalBackend:
     name: str = "local"
+    option_keys: tuple[str, ...] = ("run_id", "store")  # -O keys it reads (`compile`)
     description: str = "the plan `tether run` follows on this machine (same as --dry-run)"
     profile_type: type | None = None
 

@@ -238,23 +238,11 @@ def _no_collisions(compiled: list[Compiled]) -> bool:
     return ok
 
 
-BUILTIN_OPTIONS: Mapping[str, tuple[str, ...]] = {
-    "argo": ("kind",),  # tether.backends.argo: ArgoBackend._kind
-    "local": ("run_id", "store"),  # tether.backends.local: LocalBackend.compile
-    "batch": (),
-    "ir": (),
-}
-"""The `-O` keys each built-in target reads from `Profile.options`. A backend may declare its
-own as an `option_keys` attribute (an iterable of names); a plugin that declares none is given
-every key, as before keys were checked."""
-
-
-def option_keys(backend: Backend, target: str) -> tuple[str, ...] | None:
-    """The -O keys `backend` accepts; None when it does not say (a plugin: anything goes)."""
+def option_keys(backend: Backend) -> tuple[str, ...] | None:
+    """The -O keys `backend` reads from `Profile.options`, as it declares them (`option_keys`);
+    None when it does not say (a plugin written before keys were checked: anything goes)."""
     declared = getattr(backend, "option_keys", None)
-    if declared is not None:
-        return tuple(sorted(declared))
-    return BUILTIN_OPTIONS.get(target) if getattr(backend, "name", target) == target else None
+    return None if declared is None else tuple(sorted(declared))
 
 
 def check_option_keys(backend: Backend, target: str, options: Mapping[str, str], command: str, flag: str) -> bool:
@@ -265,7 +253,7 @@ def check_option_keys(backend: Backend, target: str, options: Mapping[str, str],
     from ..backends.profile import describe
     from ..core.diagnostics import did_you_mean
 
-    accepted = option_keys(backend, target)
+    accepted = option_keys(backend)
     if accepted is None:
         return True
     profile_type = profile_type_of(backend)
