@@ -41,3 +41,19 @@ def compile_spec(spec: str | Path, *, unsupported: str = "warn", store: str = "s
 
 def compile_example(name: str, **kw: Any) -> tuple[dict[str, Any], Diagnostics]:
     return compile_spec(EXAMPLES / f"{name}.yaml", **kw)
+
+
+def write_spec(tmp_path: Path, tasks: str, inputs: str = "{}") -> Path:
+    """tmp_path/spec.yaml: workflow `t` with `inputs` and `tasks` (YAML text at task indent)."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "apiVersion: tether/v1\nkind: Workflow\nmetadata: {name: t}\nspec:\n"
+        f"  inputs: {inputs}\n  defaults: {{image: 'busybox:1.36'}}\n  tasks:\n{tasks}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def container_task(name: str, extra: str = "") -> str:
+    """A task running `sh -c true`, with `extra` task keys (YAML lines at key indent)."""
+    return f"    {name}:\n      container: {{command: [sh, -c, 'true']}}\n{extra}"

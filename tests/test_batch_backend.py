@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from batch_helpers import GOLDEN, ROOT, YAML_EXAMPLES, compile_example, compile_spec
+from batch_helpers import GOLDEN, ROOT, YAML_EXAMPLES, compile_example, compile_spec, container_task, write_spec
 from tether.backends.batch import EVALUATE_ON_EXIT, MAX_DEPENDENCIES, RUN_ID_PLACEHOLDER
 from tether.backends.batch_plan import PlanBindError, bind_plan, plan_inputs
 from tether.core.diagnostics import render_plain
@@ -92,22 +92,8 @@ def test_budgets_queues_and_container() -> None:
     assert _sub(plan, "trial")["parameters"] == {"run_id": RUN_ID_PLACEHOLDER}
 
 
-def _spec(tmp_path: Path, tasks: str, inputs: str = "{}") -> Path:
-    path = tmp_path / "spec.yaml"
-    path.write_text(
-        "apiVersion: tether/v1\nkind: Workflow\nmetadata: {name: t}\nspec:\n"
-        f"  inputs: {inputs}\n  defaults: {{image: 'busybox:1.36'}}\n  tasks:\n{tasks}",
-        encoding="utf-8",
-    )
-    return path
-
-
-def _task(name: str, extra: str = "") -> str:
-    return f"    {name}:\n      container: {{command: [sh, -c, 'true']}}\n{extra}"
-
-
 def test_more_than_ten_attempts_is_located_and_capped(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, _task("a", "      retries: 4\n      interruptible: {max_interruptions: 8}\n"))
+    spec = write_spec(tmp_path, container_task("a", "      retries: 4\n      interruptible: {max_interruptions: 8}\n"))
     _, diags = compile_spec(spec, unsupported="error")
     (d,) = [d for d in diags if d.is_error]
     assert d.code == "E410" and "13 attempts" in d.message and d.span is not None and d.span.line == 10
@@ -117,7 +103,7 @@ def test_more_than_ten_attempts_is_located_and_capped(tmp_path: Path) -> None:
 
 
 def test_backoff_and_short_timeout_are_unsupported(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, _task("a", "      retries: {count: 2, backoff: {delay: 10s}}\n      timeout: 5s\n"))
+    spec = write_spec(tmp_path, container_task("a", "      retries: {count: 2, backoff: {delay: 10s}}\n      timeout: 5s\n"))
     _, diags = compile_spec(spec, unsupported="error")
     assert sorted(d.code for d in diags) == ["E410", "E410"]
     assert all(d.span is not None for d in diags)
@@ -126,18 +112,18 @@ def test_backoff_and_short_timeout_are_unsupported(tmp_path: Path) -> None:
 
 
 def test_runtime_foreach_is_a_located_error(tmp_path: Path) -> None:
-    tasks = (_task("a", "      outputs: {xs: 'list[int]'}\n")
-             + _task("b", "      foreach: ${{ tasks.a.outputs.xs }}\n"))
-    _, diags = compile_spec(spec := _spec(tmp_path, tasks))
+    tasks = (container_task("a", "      outputs: {xs: 'list[int]'}\n")
+             + container_task("b", "      foreach: ${{ tasks.a.outputs.xs }}\n"))
+    _, diags = compile_spec(spec := write_spec(tmp_path, tasks))
     (d,) = list(diags)
     assert d.code == "E421" and d.span is not None and d.span.file.endswith(spec.name)
 
 
 def test_fan_in_past_twenty_gets_barriers(tmp_path: Path) -> None:
     n = 45
-    tasks = "".join(_task(f"up{i}") for i in range(n))
-    tasks += _task("join", "      after: [" + ", ".join(f"up{i}" for i in range(n)) + "]\n")
-    plan, diags = compile_spec(_spec(tmp_path, tasks))
+    tasks = "".join(container_task(f"up{i}") for i in range(n))
+    tasks += container_task("join", "      after: [" + ", ".join(f"up{i}" for i in range(n)) + "]\n")
+    plan, diags = compile_spec(write_spec(tmp_path, tasks))
     assert not list(diags)
     subs = {s["jobName"]: s for s in plan["submissions"]}
     for s in subs.values():
@@ -157,27 +143,27 @@ def test_fan_in_past_twenty_gets_barriers(tmp_path: Path) -> None:
 
 
 def test_secrets_are_references(tmp_path: Path) -> None:
-    tasks = _task("a", "      env: {MODE: fast}\n"
+    tasks = container_task("a", "      env: {MODE: fast}\n"
                        "      secrets: [{name: db, key: password, env: DB_PASSWORD}]\n")
-    plan, diags = compile_spec(_spec(tmp_path, tasks))
+    plan, diags = compile_spec(write_spec(tmp_path, tasks))
     assert not list(diags)
     props = _def(plan, "a")["containerProperties"]
     assert props["secrets"] == [{"name": "DB_PASSWORD", "valueFrom":
                                  "arn:aws:secretsmanager:us-east-1:123456789012:secret:db:password::"}]
     assert props["environment"] == [{"name": "MODE", "value": "fast"}]
-    _, diags = compile_spec(_spec(tmp_path, _task("a", "      secrets: [{name: db, key: k, env: K}]\n")),
+    _, diags = compile_spec(write_spec(tmp_path, container_task("a", "      secrets: [{name: db, key: k, env: K}]\n")),
                             secrets_arn_prefix=None)
     assert [d.code for d in diags] == ["E424"]
 
 
 def test_resources_are_strings_in_batch_units(tmp_path: Path) -> None:
-    plan, _ = compile_spec(_spec(tmp_path, _task("a", "      resources: {cpu: 1500m, memory: 1Gi, gpu: 2}\n")))
+    plan, _ = compile_spec(write_spec(tmp_path, container_task("a", "      resources: {cpu: 1500m, memory: 1Gi, gpu: 2}\n")))
     assert _def(plan, "a")["containerProperties"]["resourceRequirements"] == [
         {"type": "GPU", "value": "2"}, {"type": "MEMORY", "value": "1024"}, {"type": "VCPU", "value": "2"}]
 
 
 def test_no_store_is_a_warning_and_the_jobs_take_it_from_their_environment(tmp_path: Path) -> None:
-    plan, diags = compile_spec(_spec(tmp_path, _task("a")), store="")
+    plan, diags = compile_spec(write_spec(tmp_path, container_task("a")), store="")
     assert [(d.code, d.severity.name) for d in diags] == [("E420", "WARNING")]
     assert "--store" not in _def(plan, "a")["containerProperties"]["command"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from batch_helpers import compile_spec, profile
+from batch_helpers import compile_spec, container_task, profile, write_spec
 from tether.backends.batch import build_plan, fargate_pair
 from tether.backends.batch_profile import BatchProfile
 from tether.backends.batch_plan import PlanBindError, bind_plan
@@ -23,20 +23,6 @@ from tether.backends.profile import load_profile
 from tether.compiler.load import load
 from tether.core.diagnostics import Diagnostics
 from test_batch_conformance import _validator
-
-
-def _spec(tmp_path: Path, tasks: str, inputs: str = "{}") -> Path:
-    path = tmp_path / "spec.yaml"
-    path.write_text(
-        "apiVersion: tether/v1\nkind: Workflow\nmetadata: {name: t}\nspec:\n"
-        f"  inputs: {inputs}\n  defaults: {{image: 'busybox:1.36'}}\n  tasks:\n{tasks}",
-        encoding="utf-8",
-    )
-    return path
-
-
-def _task(name: str, extra: str = "") -> str:
-    return f"    {name}:\n      container: {{command: [sh, -c, 'true']}}\n{extra}"
 
 
 def _reads(name: str, inp: str) -> str:
@@ -75,10 +61,10 @@ def test_fargate_pairs_are_the_documented_table(millicores: int, mib: int, pair:
 
 
 def test_fargate_plan_is_valid_and_too_big_is_located(tmp_path: Path) -> None:
-    tasks = (_task("tiny", "      resources: {cpu: 100m, memory: 3Gi}\n")
-             + _task("frac", "      resources: {cpu: '1.5', memory: 100Mi}\n")
-             + _task("big", "      resources: {cpu: '64', memory: 500Gi}\n"))
-    spec = _spec(tmp_path, tasks)
+    tasks = (container_task("tiny", "      resources: {cpu: 100m, memory: 3Gi}\n")
+             + container_task("frac", "      resources: {cpu: '1.5', memory: 100Mi}\n")
+             + container_task("big", "      resources: {cpu: '64', memory: 500Gi}\n"))
+    spec = write_spec(tmp_path, tasks)
     _, diags = compile_spec(spec, unsupported="error", platform="FARGATE")
     (d,) = [d for d in diags if d.is_error]
     assert d.code == "E410" and "task 'big'" in d.message and d.span is not None and d.span.line == 16
@@ -91,9 +77,9 @@ def test_fargate_plan_is_valid_and_too_big_is_located(tmp_path: Path) -> None:
 
 def test_fargate_barriers_are_valid(tmp_path: Path) -> None:
     n = 25
-    tasks = "".join(_task(f"up{i}") for i in range(n))
-    tasks += _task("join", "      after: [" + ", ".join(f"up{i}" for i in range(n)) + "]\n")
-    plan, diags = compile_spec(_spec(tmp_path, tasks), platform="FARGATE")
+    tasks = "".join(container_task(f"up{i}") for i in range(n))
+    tasks += container_task("join", "      after: [" + ", ".join(f"up{i}" for i in range(n)) + "]\n")
+    plan, diags = compile_spec(write_spec(tmp_path, tasks), platform="FARGATE")
     assert not list(diags)
     barrier = next(d for d in plan["jobDefinitions"] if d["jobDefinitionName"].startswith("tether-barrier"))
     assert barrier["containerProperties"]["resourceRequirements"] == [
@@ -138,7 +124,7 @@ def test_bad_profile_values_are_located(tmp_path: Path) -> None:
         ("E132", "batch.tags", 9),
     }
     fargate = _profile_file(tmp_path, "  platform: FARGATE\n")
-    diags = _compile_with_profile(_spec(tmp_path, _task("a")), fargate)
+    diags = _compile_with_profile(write_spec(tmp_path, container_task("a")), fargate)
     assert {(d.code, d.span.line if d.span else None) for d in diags if d.is_error} == {("E425", 4)}
 
 
@@ -156,7 +142,7 @@ def test_too_many_tags_with_tethers_own(tmp_path: Path) -> None:
 def test_a_literal_foreach_too_large_for_the_command_is_located(tmp_path: Path) -> None:
     # hashes: the task payload is compressed, so only text that does not compress fills it
     items = json.dumps([hashlib.sha256(str(i).encode()).hexdigest() for i in range(200)])
-    spec = _spec(tmp_path, _task("lit", f"      foreach: {items}\n"))
+    spec = write_spec(tmp_path, container_task("lit", f"      foreach: {items}\n"))
     _, diags = compile_spec(spec)
     (d,) = [d for d in diags if d.is_error]
     assert d.code == "E426" and "literal foreach" in d.message and d.span is not None and d.span.line == 10
@@ -164,12 +150,12 @@ def test_a_literal_foreach_too_large_for_the_command_is_located(tmp_path: Path) 
 
 def test_a_large_default_is_located_and_a_large_value_refused_at_bind(tmp_path: Path) -> None:
     big = json.dumps([f"s3://acme-data/raw/part-{i:05d}.parquet" for i in range(200)])
-    spec = _spec(tmp_path, _reads("a", "files"),
+    spec = write_spec(tmp_path, _reads("a", "files"),
                  inputs=f"{{files: {{type: 'list[str]', default: {big}}}}}")
     _, diags = compile_spec(spec)
     (d,) = [d for d in diags if d.is_error]
     assert d.code == "E426" and "input 'files'" in d.message and d.span is not None and d.span.line == 5
-    small = _spec(tmp_path, _reads("a", "files"),
+    small = write_spec(tmp_path, _reads("a", "files"),
                   inputs="{files: {type: 'list[str]', default: []}}")
     plan, diags = compile_spec(small)
     assert not diags.has_errors
@@ -179,7 +165,7 @@ def test_a_large_default_is_located_and_a_large_value_refused_at_bind(tmp_path: 
 
 def test_each_job_gets_only_the_inputs_its_command_reads(tmp_path: Path) -> None:
     tasks = _reads("a", "n") + _reads("b", "m")
-    plan, _ = compile_spec(_spec(tmp_path, tasks, inputs="{n: {type: int, default: 1}, m: {type: str, default: x}}"))
+    plan, _ = compile_spec(write_spec(tmp_path, tasks, inputs="{n: {type: int, default: 1}, m: {type: str, default: x}}"))
     bound = bind_plan(plan, "r", {"n": "5", "m": "y"})
     params = {s["jobName"]: s["parameters"] for s in bound["submissions"]}
     assert params == {"a": {"in_n": "inputs.n=5", "run_id": "r"}, "b": {"in_m": "inputs.m=y", "run_id": "r"}}
@@ -188,7 +174,7 @@ def test_each_job_gets_only_the_inputs_its_command_reads(tmp_path: Path) -> None
 # -- 3, 7. typed and declared inputs ---------------------------------------------------------
 
 def test_values_are_typed_and_declared_inputs_accepted(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, _reads("a", "n"),
+    spec = write_spec(tmp_path, _reads("a", "n"),
                  inputs="{n: {type: int, default: 2}, tag: {type: str, default: dev}}")
     plan, _ = compile_spec(spec)
     with pytest.raises(PlanBindError, match=r'-p n=abc: expected int, got "abc"'):
@@ -203,7 +189,7 @@ def test_values_are_typed_and_declared_inputs_accepted(tmp_path: Path) -> None:
 
 def test_cache_is_a_warning_at_its_key(tmp_path: Path) -> None:
     """Batch has no memoization: the spec still compiles (a rerun costs time, not correctness)."""
-    _, diags = compile_spec(_spec(tmp_path, _task("a", "      cache: true\n")), unsupported="error")
+    _, diags = compile_spec(write_spec(tmp_path, container_task("a", "      cache: true\n")), unsupported="error")
     (d,) = list(diags)
     assert d.code == "E427" and "memoization" in d.message and d.span is not None and d.span.line == 10
     assert not diags.has_errors
@@ -212,7 +198,7 @@ def test_cache_is_a_warning_at_its_key(tmp_path: Path) -> None:
 # -- 5. foreach over a required input --------------------------------------------------------
 
 def test_foreach_over_a_required_input_is_sized_at_bind(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, _task("sq", "      foreach: ${{ inputs.xs }}\n"), inputs="{xs: {type: 'list[int]'}}")
+    spec = write_spec(tmp_path, container_task("sq", "      foreach: ${{ inputs.xs }}\n"), inputs="{xs: {type: 'list[int]'}}")
     plan, diags = compile_spec(spec, unsupported="error")
     assert not list(diags)
     sub = bind_plan(plan, "r", {"xs": "[1, 2, 3]"})["submissions"][0]
@@ -224,7 +210,7 @@ def test_foreach_over_a_required_input_is_sized_at_bind(tmp_path: Path) -> None:
 
 
 def test_the_default_profile_still_compiles(tmp_path: Path) -> None:
-    plan, diags = compile_spec(_spec(tmp_path, _task("a")))
+    plan, diags = compile_spec(write_spec(tmp_path, container_task("a")))
     assert not list(diags) and profile().target.platform == "EC2"
 
 
@@ -245,7 +231,7 @@ def test_the_size_check_leaves_room_for_the_longest_run_id(tmp_path: Path) -> No
     from tether.backends.batch import MAX_OVERRIDES
 
     for length in range(MAX_OVERRIDES - 1400, MAX_OVERRIDES - 900, 50):
-        spec = _spec(tmp_path, _task("a", "      inputs: {s: '${{ inputs.s }}'}\n"),
+        spec = write_spec(tmp_path, container_task("a", "      inputs: {s: '${{ inputs.s }}'}\n"),
                      inputs="{s: {type: str, default: '" + "x" * length + "'}}")
         plan, diags = compile_spec(spec)
         if diags.has_errors:

@@ -15,15 +15,9 @@ from typing import Any
 import pytest
 
 from cli_helpers import tether
-
-SPEC = """\
-apiVersion: tether/v1
-kind: Workflow
-metadata: {name: NAME}
-spec:
-  tasks:
-    only: {python: "steps:only", outputs: {x: int}}
-"""
+from test_compile_cli import SPEC
+CONTAINER_SPEC = SPEC.replace('only: {python: "steps:only", outputs: {x: int}}', "t: {container: {image: busybox, command: [echo]}}")
+"""A workflow NAME with no Python module to find."""
 BIG = SPEC.replace("{name: NAME}", "{name: NAME, description: '" + "x" * 8000 + "'}")
 """A spec whose manifest is bigger than the RLIMIT_FSIZE the tests set (6000 bytes)."""
 
@@ -174,9 +168,7 @@ def test_a_symlinked_output_directory_keeps_every_specs_manifest(tmp_path: Path,
     work.mkdir()
     (work / "out").symlink_to(tmp_path / "gitops" / "argo")
     for name in ("a", "b"):
-        (work / f"{name}.yaml").write_text(
-            f"apiVersion: tether/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n"
-            "  tasks:\n    t: {container: {image: busybox, command: [echo]}}\n", encoding="utf-8")
+        (work / f"{name}.yaml").write_text(CONTAINER_SPEC.replace("NAME", name), encoding="utf-8")
     for name in ("a", "b"):
         done = tether([sys.executable, "-m", "tether"], tether_env, "compile", f"{name}.yaml", "--target", "ir", "-o", "out", cwd=work)
         assert done.returncode == 0, done.stderr
@@ -190,9 +182,7 @@ def test_check_fails_when_only_the_owners_file_lags(tmp_path: Path, tether_env: 
     manifest for orphaned and remove it."""
     for folder in ("specs", "flows"):
         (tmp_path / folder).mkdir()
-    (tmp_path / "specs" / "a.yaml").write_text(
-        "apiVersion: tether/v1\nkind: Workflow\nmetadata: {name: a}\nspec:\n"
-        "  tasks:\n    t: {container: {image: busybox, command: [echo]}}\n", encoding="utf-8")
+    (tmp_path / "specs" / "a.yaml").write_text(CONTAINER_SPEC.replace("NAME", "a"), encoding="utf-8")
     cmd = [sys.executable, "-m", "tether"]
     assert tether(cmd, tether_env, "compile", "specs/a.yaml", "--target", "ir", "-o", "out", cwd=tmp_path).returncode == 0
     (tmp_path / "specs" / "a.yaml").rename(tmp_path / "flows" / "a.yaml")
@@ -209,9 +199,7 @@ def test_concurrent_compiles_into_one_directory_keep_both_owners(tmp_path: Path,
     it ends up naming both manifests whatever the interleaving (no timing is asserted)."""
     (tmp_path / "out").mkdir()
     for name in ("a", "b"):
-        (tmp_path / f"{name}.yaml").write_text(
-            f"apiVersion: tether/v1\nkind: Workflow\nmetadata: {{name: {name}}}\nspec:\n"
-            "  tasks:\n    t: {container: {image: busybox, command: [echo]}}\n", encoding="utf-8")
+        (tmp_path / f"{name}.yaml").write_text(CONTAINER_SPEC.replace("NAME", name), encoding="utf-8")
     for _ in range(3):
         runs = [subprocess.Popen([sys.executable, "-m", "tether", "compile", f"{name}.yaml", "--target", "ir", "-o", "out"],
                                  cwd=tmp_path, env=tether_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
