@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
 from ..core.k8s_names import dns_label_problem, dns_subdomain_problem, label_key_problem, label_value_problem
+from .profile import command_problem
 
 SpotPreset = Literal["eks", "karpenter", "gke", "custom", "none"]
 Kind = Literal["workflow", "template", "cron"]
@@ -99,10 +100,6 @@ def _positive(value: int) -> str | None:
     return None if value >= 1 else "must be 1 or more"
 
 
-def _command(words: list[str]) -> str | None:
-    return None if words and all(words) else "must name a command (a non-empty list of non-empty words)"
-
-
 def _no_labels() -> dict[str, str]:
     return {}
 
@@ -164,7 +161,7 @@ class ArgoProfile:
     )
     tether: list[str] = field(
         default_factory=lambda: ["tether"],
-        metadata={"help": "the command that runs tether inside the image", "check": _command},
+        metadata={"help": "the command that runs tether inside the image", "check": command_problem},
     )
     image_pull_policy: PullPolicy | None = field(
         default=None, metadata={"key": "imagePullPolicy", "help": "Always | IfNotPresent | Never"}

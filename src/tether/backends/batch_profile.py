@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Mapping
 
+from .profile import command_problem
+
 if TYPE_CHECKING:
     from ..core.diagnostics import Diagnostics
     from .profile import Profile
@@ -44,12 +46,6 @@ def _at_least_4_mib(value: int) -> str | None:
 
 def _queue(name: str) -> str | None:
     return None if name.strip() else "is empty; name a job queue (its name or ARN)"
-
-
-def _command(words: list[str]) -> str | None:
-    if words and all(word.strip() for word in words):
-        return None
-    return "is empty or has an empty part; every job runs `<command> exec ...`"
 
 
 def _tags(tags: Mapping[str, str]) -> str | None:
@@ -117,7 +113,7 @@ class BatchProfile:
     )
     command: list[str] = field(
         default_factory=_tether_command,
-        metadata={"help": "how the image starts tether, e.g. [python3, -m, tether]", "check": _command},
+        metadata={"help": "how the image starts tether, e.g. [python3, -m, tether]", "check": command_problem},
     )
 
 

@@ -339,6 +339,14 @@ _CORE_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "
 and friends written out."""
 
 
+def command_problem(words: list[str]) -> str | None:
+    """A `check` for the command that starts tether in an image (argo `tether`, batch `command`):
+    every pod or job runs `<command> exec ...`, so it needs at least one word and no blank one."""
+    if words and all(word.strip() for word in words):
+        return None
+    return "is empty or has an empty part; every pod or job runs `<command> exec ...`"
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -386,4 +394,4 @@ def _type_text(kind: Any) -> str:
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(kind, getattr(kind, "__name__", str(kind)))
 
 
-__all__ = ["Profile", "TOP_LEVEL_KEYS", "describe", "field_key", "load_profile"]
+__all__ = ["Profile", "TOP_LEVEL_KEYS", "command_problem", "describe", "field_key", "load_profile"]
